@@ -1,0 +1,3 @@
+from runfolio.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""The one exception tree of runfolio.
+
+Store functions raise the domain errors (`NotFound`, `Conflict`, `Invalid`);
+the server maps them to HTTP status codes in one place, and the HTTP transport
+turns error responses back into the same classes, so callers see one family
+whatever the transport.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RunfolioError(Exception):
+    """Base class of every error runfolio raises on purpose."""
+
+
+class SettingsError(RunfolioError):
+    """A RUNFOLIO_* setting has a value that cannot be used."""
+
+
+class NotFound(RunfolioError):
+    """The object asked for does not exist (in this workspace)."""
+
+
+class Conflict(RunfolioError):
+    """The write contradicts what is stored (e.g. an id reused with other content)."""
+
+
+class Invalid(RunfolioError):
+    """The input is refused. `errors` lists what is wrong, field by field.
+
+    Each entry has the pydantic error shape: `type`, `loc`, `msg`, `input`.
+    """
+
+    def __init__(self, message: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+    @classmethod
+    def field(cls, loc: tuple[str | int, ...], msg: str, value: Any = None) -> Invalid:
+        """An error about one field, located like pydantic locates body fields."""
+        where = ".".join(str(part) for part in loc)
+        return cls(
+            f"{where}: {msg}",
+            [{"type": "value_error", "loc": list(loc), "msg": msg, "input": value}],
+        )
+
+
+class ServerUnreachable(RunfolioError):
+    """The runfolio server at the configured URL did not answer."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Cannot reach the runfolio server at {url}: {reason}")
+        self.url = url
+
+
+class ServerError(RunfolioError):
+    """The server answered with an error status that has no more specific class."""
+
+    def __init__(self, status_code: int, detail: Any, url: str) -> None:
+        super().__init__(f"{url} answered {status_code}: {detail}")
+        self.status_code = status_code
+        self.detail = detail

@@ -1,0 +1,204 @@
+"""Flows, flow runs, task runs, states and logs, in the protocol's JSON shapes."""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from runfolio.schemas.common import DateTime, ObjectModel
+
+
+class StateType(StrEnum):
+    SCHEDULED = "SCHEDULED"
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    CRASHED = "CRASHED"
+    PAUSED = "PAUSED"
+    CANCELLING = "CANCELLING"
+
+
+TERMINAL_STATES = frozenset(
+    {StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED}
+)
+
+
+def default_state_name(state_type: StateType) -> str:
+    return state_type.value.capitalize()
+
+
+class _LenientAction(BaseModel):
+    # Run bodies from other clients carry many optional fields we do not use;
+    # they are accepted and ignored rather than refused.
+    model_config = ConfigDict(extra="ignore")
+
+
+class State(ObjectModel):
+    id: uuid.UUID
+    type: StateType
+    name: str
+    timestamp: DateTime
+    message: str | None = None
+    data: Any = None
+    state_details: dict[str, Any] = Field(default_factory=dict)
+
+
+class StateCreate(_LenientAction):
+    type: StateType
+    name: str | None = None
+    message: str | None = None
+    data: Any = None
+    state_details: dict[str, Any] = Field(default_factory=dict)
+    timestamp: DateTime | None = None
+
+
+class SetState(_LenientAction):
+    state: StateCreate
+    force: bool = False
+
+
+class OrchestrationResult(BaseModel):
+    state: State
+    status: str = "ACCEPT"
+    details: dict[str, Any] = Field(default_factory=lambda: {"type": "accept_details"})
+
+
+class Flow(ObjectModel):
+    id: uuid.UUID
+    created: DateTime
+    updated: DateTime
+    name: str
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] = Field(default_factory=dict)
+
+
+class FlowCreate(_LenientAction):
+    name: str = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] | None = None
+
+
+class FlowRun(ObjectModel):
+    id: uuid.UUID
+    created: DateTime
+    updated: DateTime
+    name: str
+    flow_id: uuid.UUID
+    state_id: uuid.UUID | None = None
+    deployment_id: uuid.UUID | None = None
+    deployment_version: str | None = None
+    work_queue_id: uuid.UUID | None = None
+    work_queue_name: str | None = None
+    flow_version: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    idempotency_key: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    empirical_policy: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] = Field(default_factory=dict)
+    parent_task_run_id: uuid.UUID | None = None
+    state_type: StateType | None = None
+    state_name: str | None = None
+    run_count: int = 0
+    expected_start_time: DateTime | None = None
+    next_scheduled_start_time: DateTime | None = None
+    start_time: DateTime | None = None
+    end_time: DateTime | None = None
+    total_run_time: float = 0.0
+    estimated_run_time: float = 0.0
+    estimated_start_time_delta: float = 0.0
+    auto_scheduled: bool = False
+    infrastructure_document_id: uuid.UUID | None = None
+    infrastructure_pid: str | None = None
+    created_by: dict[str, Any] | None = None
+    work_pool_id: uuid.UUID | None = None
+    work_pool_name: str | None = None
+    job_variables: dict[str, Any] = Field(default_factory=dict)
+    state: State | None = None
+
+
+class FlowRunCreate(_LenientAction):
+    id: uuid.UUID | None = None
+    flow_id: uuid.UUID
+    name: str | None = None
+    flow_version: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    context: dict[str, Any] = Field(default_factory=dict)
+    parent_task_run_id: uuid.UUID | None = None
+    empirical_policy: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] | None = None
+    idempotency_key: str | None = None
+    work_queue_name: str | None = None
+    deployment_id: uuid.UUID | None = None
+    state: StateCreate | None = None
+
+
+class TaskRun(ObjectModel):
+    id: uuid.UUID
+    created: DateTime
+    updated: DateTime
+    name: str
+    flow_run_id: uuid.UUID | None = None
+    task_key: str
+    dynamic_key: str
+    cache_key: str | None = None
+    cache_expiration: DateTime | None = None
+    task_version: str | None = None
+    empirical_policy: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] = Field(default_factory=dict)
+    state_id: uuid.UUID | None = None
+    task_inputs: dict[str, Any] = Field(default_factory=dict)
+    state_type: StateType | None = None
+    state_name: str | None = None
+    run_count: int = 0
+    flow_run_run_count: int = 0
+    expected_start_time: DateTime | None = None
+    next_scheduled_start_time: DateTime | None = None
+    start_time: DateTime | None = None
+    end_time: DateTime | None = None
+    total_run_time: float = 0.0
+    estimated_run_time: float = 0.0
+    estimated_start_time_delta: float = 0.0
+    state: State | None = None
+
+
+class TaskRunCreate(_LenientAction):
+    id: uuid.UUID | None = None
+    name: str | None = None
+    flow_run_id: uuid.UUID | None = None
+    task_key: str = Field(min_length=1)
+    dynamic_key: str = "0"
+    cache_key: str | None = None
+    task_version: str | None = None
+    empirical_policy: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] | None = None
+    task_inputs: dict[str, Any] = Field(default_factory=dict)
+    state: StateCreate | None = None
+
+
+class LogCreate(_LenientAction):
+    name: str = ""
+    level: int
+    message: str
+    timestamp: DateTime
+    flow_run_id: uuid.UUID | None = None
+    task_run_id: uuid.UUID | None = None
+
+
+class Log(ObjectModel):
+    id: uuid.UUID
+    created: DateTime
+    name: str
+    level: int
+    message: str
+    timestamp: DateTime
+    flow_run_id: uuid.UUID | None = None
+    task_run_id: uuid.UUID | None = None

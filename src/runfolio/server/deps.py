@@ -1,0 +1,45 @@
+"""Request dependencies: the database engine and the addressed workspace."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+
+from runfolio.settings import Settings
+from runfolio.store import workspaces
+from runfolio.store.engine import write
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _workspace_id(request: Request) -> uuid.UUID:
+    """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one."""
+    params = request.path_params
+    account = params.get("account_id")
+    name = params.get("workspace_id")
+    if account is None or name is None:
+        return DEFAULT_WORKSPACE_ID
+    cache: dict[tuple[str, str], uuid.UUID] = request.app.state.workspace_ids
+    found = cache.get((account, name))
+    if found is None:
+        with write(request.app.state.engine) as conn:
+            found = workspaces.resolve(conn, account, name)
+        cache[(account, name)] = found
+    return found
+
+
+DB = Annotated[Engine, Depends(_engine)]
+WorkspaceId = Annotated[uuid.UUID, Depends(_workspace_id)]
+AppSettings = Annotated[Settings, Depends(_settings)]

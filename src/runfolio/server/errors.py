@@ -1,0 +1,101 @@
+"""The one place that maps errors to HTTP answers, in the protocol's JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from runfolio.errors import Conflict, Invalid, NotFound
+
+log = logging.getLogger("runfolio.server")
+
+
+def detail(status_code: int, message: str) -> JSONResponse:
+    """`{"detail": ...}`: explicit not-found, conflict and limit errors."""
+    return JSONResponse({"detail": message}, status_code=status_code)
+
+
+def _clean(error: dict[str, Any]) -> dict[str, Any]:
+    # pydantic puts exception objects in `ctx`; the wire wants plain JSON.
+    out = {k: v for k, v in error.items() if k != "url"}
+    if "ctx" in out:
+        out["ctx"] = {
+            k: v if isinstance(v, int | float | str) else str(v) for k, v in out["ctx"].items()
+        }
+    return out
+
+
+def validation_error(errors: list[dict[str, Any]], body: Any) -> JSONResponse:
+    """422 naming each field and the reason."""
+    return JSONResponse(
+        {
+            "exception_message": "Invalid request received.",
+            "exception_detail": [_clean(e) for e in errors],
+            "request_body": body,
+        },
+        status_code=422,
+    )
+
+
+async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    body = exc.body
+    if isinstance(body, bytes):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            body = body.decode("utf-8", "replace")
+    errors = json.loads(json.dumps(list(exc.errors()), default=str))
+    return validation_error(errors, body)
+
+
+async def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
+    return detail(404, str(exc))
+
+
+async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
+    return detail(409, str(exc))
+
+
+async def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Invalid)
+    if exc.errors:
+        return validation_error(exc.errors, None)
+    return detail(422, str(exc))
+
+
+async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
+    return detail(409, "Data integrity conflict. The write contradicts what is stored.")
+
+
+async def _on_operational(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable: %s", exc)
+    return JSONResponse({"exception_message": "Service Unavailable"}, status_code=503)
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"exception_message": "Internal Server Error"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _on_request_validation)
+    app.add_exception_handler(NotFound, _on_not_found)
+    app.add_exception_handler(Conflict, _on_conflict)
+    app.add_exception_handler(Invalid, _on_invalid)
+    app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(OperationalError, _on_operational)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unhandled)

@@ -1,0 +1,102 @@
+"""ASGI middleware: request body limit and the API version header check."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+_VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+MIN_API_VERSION = (0, 8, 0)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestGuard:
+    """Refuses bodies over `max_body_bytes` with 413 (counted as they stream in,
+    never buffered whole), and malformed or too old `X-PREFECT-API-VERSION` headers."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes
+        too_large = {"detail": f"Request body is larger than the limit of {limit} bytes."}
+        api_version: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    if int(value) > limit:
+                        await _send_json(send, 413, too_large)
+                        return
+                except ValueError:
+                    pass
+            elif name == b"x-prefect-api-version":
+                api_version = value
+        if api_version is not None:
+            problem = _check_api_version(api_version.decode("latin-1"))
+            if problem:
+                await _send_json(send, 400, {"detail": problem})
+                return
+
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, too_large)
+
+
+def _check_api_version(value: str) -> str | None:
+    if not _VERSION_RE.match(value):
+        return (
+            "Invalid X-PREFECT-API-VERSION header format."
+            f"Expected header in format 'x.y.z' but received {value}"
+        )
+    if tuple(int(p) for p in value.split(".")) < MIN_API_VERSION:
+        required = ".".join(str(p) for p in MIN_API_VERSION)
+        return (
+            f"The request specified API version {value} but this server requires "
+            f"version {required} or higher."
+        )
+    return None

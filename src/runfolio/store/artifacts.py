@@ -1,0 +1,327 @@
+"""Artifact versions and the latest-version-per-key collection.
+
+The collection row of a key is kept right in the same transaction as every
+create, update and delete. Functions take an open connection (inside a
+transaction) and the workspace id; they never know about HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from runfolio.errors import Conflict, Invalid, NotFound
+from runfolio.schemas.artifacts import (
+    Artifact,
+    ArtifactCollection,
+    ArtifactCreate,
+    ArtifactUpdate,
+    check_data_for_type,
+)
+from runfolio.schemas.bodies import RelatedFilters
+from runfolio.schemas.common import new_id, utcnow
+from runfolio.schemas.filters import ArtifactCollectionFilter, ArtifactFilter
+from runfolio.schemas.sorting import ArtifactSort
+from runfolio.store import filtering
+from runfolio.store.tables import artifact_collections, artifacts
+
+NOT_FOUND = "Artifact not found."
+
+_ARTIFACT_COLUMNS = [
+    artifacts.c.id,
+    artifacts.c.created,
+    artifacts.c.updated,
+    artifacts.c.key,
+    artifacts.c.type,
+    artifacts.c.description,
+    artifacts.c.data,
+    artifacts.c.metadata_,
+    artifacts.c.flow_run_id,
+    artifacts.c.task_run_id,
+]
+_COLLECTION_COLUMNS = [
+    artifact_collections.c.id,
+    artifact_collections.c.created,
+    artifact_collections.c.updated,
+    artifact_collections.c.key,
+    artifact_collections.c.latest_id,
+    artifact_collections.c.type,
+    artifact_collections.c.description,
+    artifact_collections.c.data,
+    artifact_collections.c.metadata_,
+    artifact_collections.c.flow_run_id,
+    artifact_collections.c.task_run_id,
+]
+# The fields a collection row mirrors from its latest version.
+_MIRRORED = ("type", "description", "data", "metadata_", "flow_run_id", "task_run_id")
+
+
+def _to_artifact(row: Row[Any]) -> Artifact:
+    # Values come from validated input or our own rows: skip re-validation.
+    return Artifact.model_construct(**row._mapping)
+
+
+def _to_collection(row: Row[Any]) -> ArtifactCollection:
+    return ArtifactCollection.model_construct(**row._mapping)
+
+
+def _same_content(row: Any, action: ArtifactCreate) -> bool:
+    return row.key == action.key and all(
+        getattr(row, name) == getattr(action, name) for name in _MIRRORED
+    )
+
+
+def _upsert_collection(
+    conn: Connection, workspace_id: uuid.UUID, values: dict[str, Any], now: dt.datetime
+) -> None:
+    """Point the key's collection row at this version, creating the row if needed."""
+    mirrored = {name: values[name] for name in _MIRRORED}
+    row = {
+        "id": new_id(),
+        "workspace_id": workspace_id,
+        "key": values["key"],
+        "latest_id": values["id"],
+        "created": now,
+        "updated": now,
+        **mirrored,
+    }
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(artifact_collections)
+        stmt = insert.values(row).on_conflict_do_update(
+            index_elements=["workspace_id", "key"],
+            set_={"latest_id": values["id"], "updated": now, **mirrored},
+        )
+        conn.execute(stmt)
+        return
+    updated = conn.execute(
+        artifact_collections.update()
+        .where(
+            artifact_collections.c.workspace_id == workspace_id,
+            artifact_collections.c.key == values["key"],
+        )
+        .values(latest_id=values["id"], updated=now, **mirrored)
+    )
+    if updated.rowcount == 0:
+        conn.execute(artifact_collections.insert().values(row))
+
+
+def create(
+    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate
+) -> tuple[Artifact, bool]:
+    """Store a new version. Returns the artifact and whether it was newly created.
+
+    A create carrying an id that is already stored with the same content is an
+    idempotent retry and returns the stored artifact; other content is a Conflict.
+    """
+    if action.id is not None:
+        existing = conn.execute(
+            select(*_ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(artifacts.c.id == action.id)
+        ).first()
+        if existing is not None:
+            if existing.workspace_id == workspace_id and _same_content(existing, action):
+                return Artifact.model_construct(**_public(existing)), False
+            raise Conflict(f"Artifact id {action.id} is already used by another artifact.")
+    now = utcnow()
+    values = {
+        "id": action.id or new_id(),
+        "key": action.key,
+        "type": action.type,
+        "description": action.description,
+        "data": action.data,
+        "metadata_": action.metadata_,
+        "flow_run_id": action.flow_run_id,
+        "task_run_id": action.task_run_id,
+    }
+    if action.key is not None:
+        _upsert_collection(conn, workspace_id, values, now)
+    conn.execute(
+        artifacts.insert().values(workspace_id=workspace_id, created=now, updated=now, **values)
+    )
+    return Artifact.model_construct(created=now, updated=now, **values), True
+
+
+def _public(row: Any) -> dict[str, Any]:
+    mapping = dict(row._mapping)
+    mapping.pop("workspace_id", None)
+    return mapping
+
+
+def read(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact:
+    row = conn.execute(
+        select(*_ARTIFACT_COLUMNS).where(
+            artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return _to_artifact(row)
+
+
+def read_latest(conn: Connection, workspace_id: uuid.UUID, key: str) -> Artifact:
+    """The latest version of `key` (the artifact itself, with its own id)."""
+    row = conn.execute(
+        select(*_ARTIFACT_COLUMNS)
+        .join(artifact_collections, artifact_collections.c.latest_id == artifacts.c.id)
+        .where(
+            artifact_collections.c.workspace_id == workspace_id,
+            artifact_collections.c.key == key,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return _to_artifact(row)
+
+
+def read_collection(conn: Connection, workspace_id: uuid.UUID, key: str) -> ArtifactCollection:
+    row = conn.execute(
+        select(*_COLLECTION_COLUMNS).where(
+            artifact_collections.c.workspace_id == workspace_id,
+            artifact_collections.c.key == key,
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return _to_collection(row)
+
+
+def update(
+    conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID, action: ArtifactUpdate
+) -> None:
+    """Change a version in place (no new version); the collection follows if it is the latest."""
+    row = conn.execute(
+        select(artifacts.c.type).where(
+            artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    changes = {name: getattr(action, name) for name in action.model_fields_set}
+    if "data" in changes:
+        try:
+            check_data_for_type(row.type, changes["data"])
+        except ValueError as exc:
+            raise Invalid.field(("body", "data"), str(exc), changes["data"]) from None
+    now = utcnow()
+    conn.execute(
+        artifacts.update().where(artifacts.c.id == artifact_id).values(updated=now, **changes)
+    )
+    conn.execute(
+        artifact_collections.update()
+        .where(
+            artifact_collections.c.workspace_id == workspace_id,
+            artifact_collections.c.latest_id == artifact_id,
+        )
+        .values(updated=now, **changes)
+    )
+
+
+def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> None:
+    """Delete a version; if it was its key's latest, the previous version takes over."""
+    row = conn.execute(
+        select(artifacts.c.key).where(
+            artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
+        )
+    ).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    conn.execute(artifacts.delete().where(artifacts.c.id == artifact_id))
+    if row.key is None:
+        return
+    collection = artifact_collections
+    is_latest = conn.execute(
+        select(collection.c.id).where(
+            collection.c.workspace_id == workspace_id, collection.c.latest_id == artifact_id
+        )
+    ).first()
+    if is_latest is None:
+        return
+    previous = conn.execute(
+        select(*_ARTIFACT_COLUMNS)
+        .where(artifacts.c.workspace_id == workspace_id, artifacts.c.key == row.key)
+        .order_by(artifacts.c.created.desc(), artifacts.c.id.desc())
+        .limit(1)
+    ).first()
+    where = (collection.c.workspace_id == workspace_id, collection.c.key == row.key)
+    if previous is None:
+        conn.execute(collection.delete().where(*where))
+        return
+    conn.execute(
+        collection.update()
+        .where(*where)
+        .values(
+            latest_id=previous.id,
+            created=previous.created,
+            updated=previous.updated,
+            **{name: getattr(previous, name) for name in _MIRRORED},
+        )
+    )
+
+
+def _filtered(
+    table: Table,
+    columns: list[Any],
+    workspace_id: uuid.UUID,
+    crit: ArtifactFilter | ArtifactCollectionFilter | None,
+    related: RelatedFilters | None,
+) -> Any:
+    stmt = select(*columns).where(table.c.workspace_id == workspace_id)
+    clause = filtering.artifact_clauses(table, crit)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    for extra in filtering.related_clauses(table, workspace_id, related):
+        stmt = stmt.where(extra)
+    return stmt
+
+
+def filter_artifacts(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: ArtifactFilter | None = None,
+    related: RelatedFilters | None = None,
+    sort: ArtifactSort | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[Artifact]:
+    stmt = _filtered(artifacts, _ARTIFACT_COLUMNS, workspace_id, crit, related)
+    stmt = stmt.order_by(*filtering.artifact_order(artifacts, sort)).limit(limit).offset(offset)
+    return [_to_artifact(row) for row in conn.execute(stmt)]
+
+
+def count_artifacts(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: ArtifactFilter | None = None,
+    related: RelatedFilters | None = None,
+) -> int:
+    stmt = _filtered(artifacts, [func.count()], workspace_id, crit, related)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def filter_collections(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: ArtifactCollectionFilter | None = None,
+    related: RelatedFilters | None = None,
+    sort: ArtifactSort | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[ArtifactCollection]:
+    table = artifact_collections
+    stmt = _filtered(table, _COLLECTION_COLUMNS, workspace_id, crit, related)
+    stmt = stmt.order_by(*filtering.artifact_order(table, sort)).limit(limit).offset(offset)
+    return [_to_collection(row) for row in conn.execute(stmt)]
+
+
+def count_collections(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: ArtifactCollectionFilter | None = None,
+    related: RelatedFilters | None = None,
+) -> int:
+    stmt = _filtered(artifact_collections, [func.count()], workspace_id, crit, related)
+    return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,419 @@
+"""Flows, flow runs, task runs and their state history.
+
+State changes are always accepted (runfolio does not orchestrate): the run's
+current state, start/end times and run count follow the new state, and each
+state is kept in `run_states`, so retries show every attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy.exc import IntegrityError
+
+from runfolio.errors import NotFound
+from runfolio.names import run_name
+from runfolio.schemas.common import new_id, utcnow
+from runfolio.schemas.filters import FlowFilter, FlowRunFilter, TaskRunFilter
+from runfolio.schemas.runs import (
+    TERMINAL_STATES,
+    Flow,
+    FlowCreate,
+    FlowRun,
+    FlowRunCreate,
+    State,
+    StateCreate,
+    StateType,
+    TaskRun,
+    TaskRunCreate,
+    default_state_name,
+)
+from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
+from runfolio.store import filtering
+from runfolio.store.tables import flow_runs, flows, run_states, task_runs
+
+# -- flows --------------------------------------------------------------------------
+
+
+def _to_flow(row: Row[Any]) -> Flow:
+    m = row._mapping
+    return Flow.model_construct(
+        id=m["id"],
+        created=m["created"],
+        updated=m["updated"],
+        name=m["name"],
+        tags=m["tags"],
+        labels=m["labels"] or {},
+    )
+
+
+def create_flow(conn: Connection, workspace_id: uuid.UUID, action: FlowCreate) -> tuple[Flow, bool]:
+    """The flow named `action.name`, created if new. Returns (flow, created)."""
+    query = select(flows).where(flows.c.workspace_id == workspace_id, flows.c.name == action.name)
+    row = conn.execute(query).first()
+    if row is not None:
+        return _to_flow(row), False
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "workspace_id": workspace_id,
+        "name": action.name,
+        "tags": action.tags,
+        "labels": action.labels,
+        "created": now,
+        "updated": now,
+    }
+    try:
+        with conn.begin_nested():
+            conn.execute(flows.insert().values(values))
+    except IntegrityError:
+        return _to_flow(conn.execute(query).one()), False
+    return _to_flow(conn.execute(query).one()), True
+
+
+def read_flow(conn: Connection, workspace_id: uuid.UUID, flow_id: uuid.UUID) -> Flow:
+    row = conn.execute(
+        select(flows).where(flows.c.id == flow_id, flows.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound("Flow not found.")
+    return _to_flow(row)
+
+
+def filter_flows(
+    conn: Connection, workspace_id: uuid.UUID, crit: FlowFilter | None, limit: int, offset: int
+) -> list[Flow]:
+    stmt = select(flows).where(flows.c.workspace_id == workspace_id)
+    clause = filtering.flow_clauses(crit)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    stmt = stmt.order_by(flows.c.name).limit(limit).offset(offset)
+    return [_to_flow(row) for row in conn.execute(stmt)]
+
+
+# -- states -------------------------------------------------------------------------
+
+
+def _state_type(m: Any) -> StateType | None:
+    return StateType(m["state_type"]) if m["state_type"] is not None else None
+
+
+def _state_from_row(m: Any) -> State | None:
+    if m["state_type"] is None:
+        return None
+    return State.model_construct(
+        id=m["state_id"],
+        type=StateType(m["state_type"]),
+        name=m["state_name"],
+        timestamp=m["state_timestamp"],
+        message=m["state_message"],
+        data=None,
+        state_details=m["state_details"] or {},
+    )
+
+
+def _state_values(
+    current: Any, state: StateCreate, now: dt.datetime, details: dict[str, Any]
+) -> tuple[dict[str, Any], uuid.UUID]:
+    """Column values that follow from entering `state` (times, run count)."""
+    state_id = new_id()
+    timestamp = state.timestamp or now
+    values: dict[str, Any] = {
+        "state_id": state_id,
+        "state_type": state.type.value,
+        "state_name": state.name or default_state_name(state.type),
+        "state_message": state.message,
+        "state_timestamp": timestamp,
+        "state_details": details,
+        "updated": now,
+    }
+    start = current["start_time"] if current is not None else None
+    if state.type is StateType.RUNNING:
+        values["run_count"] = (current["run_count"] if current is not None else 0) + 1
+        if start is None:
+            values["start_time"] = start = timestamp
+        values["end_time"] = None
+    if state.type in TERMINAL_STATES:
+        values["end_time"] = timestamp
+        if start is not None:
+            values["total_run_time"] = max((timestamp - start).total_seconds(), 0.0)
+    return values, state_id
+
+
+def _record_state(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    state_id: uuid.UUID,
+    values: dict[str, Any],
+    state: StateCreate,
+    flow_run_id: uuid.UUID | None,
+    task_run_id: uuid.UUID | None,
+) -> None:
+    conn.execute(
+        run_states.insert().values(
+            id=state_id,
+            workspace_id=workspace_id,
+            flow_run_id=flow_run_id,
+            task_run_id=task_run_id,
+            type=values["state_type"],
+            name=values["state_name"],
+            message=values["state_message"],
+            timestamp=values["state_timestamp"],
+            data=state.data,
+            details=values["state_details"],
+        )
+    )
+
+
+def list_states(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    *,
+    flow_run_id: uuid.UUID | None = None,
+    task_run_id: uuid.UUID | None = None,
+) -> list[State]:
+    stmt = select(run_states).where(run_states.c.workspace_id == workspace_id)
+    if flow_run_id is not None:
+        stmt = stmt.where(
+            run_states.c.flow_run_id == flow_run_id, run_states.c.task_run_id.is_(None)
+        )
+    if task_run_id is not None:
+        stmt = stmt.where(run_states.c.task_run_id == task_run_id)
+    stmt = stmt.order_by(run_states.c.timestamp, run_states.c.id)
+    return [
+        State.model_construct(
+            id=r.id,
+            type=StateType(r.type),
+            name=r.name,
+            timestamp=r.timestamp,
+            message=r.message,
+            data=r.data,
+            state_details=r.details or {},
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+# -- flow runs ----------------------------------------------------------------------
+
+
+def _to_flow_run(row: Row[Any]) -> FlowRun:
+    m = row._mapping
+    return FlowRun.model_construct(
+        **{k: m[k] for k in _FLOW_RUN_FIELDS if k != "state_type"},
+        state_type=_state_type(m),
+        context=m["context"] or {},
+        labels=m["labels"] or {},
+        empirical_policy=m["empirical_policy"] or {},
+        state=_state_from_row(m),
+    )
+
+
+_FLOW_RUN_FIELDS = (
+    "id created updated name flow_id state_id deployment_id work_queue_name flow_version "
+    "parameters idempotency_key tags parent_task_run_id state_type state_name run_count "
+    "expected_start_time next_scheduled_start_time start_time end_time total_run_time"
+).split()
+
+
+def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCreate) -> FlowRun:
+    read_flow(conn, workspace_id, action.flow_id)
+    now = utcnow()
+    run_id = action.id or new_id()
+    values: dict[str, Any] = {
+        "id": run_id,
+        "workspace_id": workspace_id,
+        "flow_id": action.flow_id,
+        "name": action.name or run_name(),
+        "flow_version": action.flow_version,
+        "parameters": action.parameters,
+        "context": action.context,
+        "parent_task_run_id": action.parent_task_run_id,
+        "idempotency_key": action.idempotency_key,
+        "work_queue_name": action.work_queue_name,
+        "deployment_id": action.deployment_id,
+        "tags": action.tags,
+        "labels": action.labels,
+        "empirical_policy": action.empirical_policy,
+        "run_count": 0,
+        "total_run_time": 0.0,
+        "expected_start_time": now,
+        "created": now,
+        "updated": now,
+    }
+    state = action.state or StateCreate(type=StateType.PENDING)
+    details = {**state.state_details, "flow_run_id": str(run_id)}
+    state_values, state_id = _state_values(None, state, now, details)
+    values.update(state_values)
+    conn.execute(flow_runs.insert().values(values))
+    _record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
+    return read_flow_run(conn, workspace_id, run_id)
+
+
+def read_flow_run(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> FlowRun:
+    row = conn.execute(
+        select(flow_runs).where(flow_runs.c.id == run_id, flow_runs.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound("Flow run not found.")
+    return _to_flow_run(row)
+
+
+def filter_flow_runs(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: FlowRunFilter | None = None,
+    flow_crit: FlowFilter | None = None,
+    sort: FlowRunSort | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[FlowRun]:
+    stmt = select(flow_runs).where(flow_runs.c.workspace_id == workspace_id)
+    clause = filtering.flow_run_clauses(crit)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    flow_clause = filtering.flow_clauses(flow_crit)
+    if flow_clause is not None:
+        stmt = stmt.where(flow_runs.c.flow_id.in_(select(flows.c.id).where(flow_clause)))
+    stmt = stmt.order_by(*filtering.flow_run_order(sort)).limit(limit).offset(offset)
+    return [_to_flow_run(row) for row in conn.execute(stmt)]
+
+
+def _set_state(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    table: Table,
+    run_id: uuid.UUID,
+    state: StateCreate,
+    not_found: str,
+) -> State:
+    current = conn.execute(
+        select(table.c.start_time, table.c.run_count, table.c.state_details).where(
+            table.c.id == run_id, table.c.workspace_id == workspace_id
+        )
+    ).first()
+    if current is None:
+        raise NotFound(not_found)
+    now = utcnow()
+    key = "flow_run_id" if table is flow_runs else "task_run_id"
+    details = {**(current.state_details or {}), **state.state_details, key: str(run_id)}
+    values, state_id = _state_values(current._mapping, state, now, details)
+    conn.execute(table.update().where(table.c.id == run_id).values(values))
+    flow_run_id = run_id if table is flow_runs else None
+    task_run_id = run_id if table is task_runs else None
+    _record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
+    return State.model_construct(
+        id=state_id,
+        type=state.type,
+        name=values["state_name"],
+        timestamp=values["state_timestamp"],
+        message=state.message,
+        data=state.data,
+        state_details=details,
+    )
+
+
+def set_flow_run_state(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
+) -> State:
+    return _set_state(conn, workspace_id, flow_runs, run_id, state, "Flow run not found.")
+
+
+# -- task runs ----------------------------------------------------------------------
+
+_TASK_RUN_FIELDS = (
+    "id created updated name flow_run_id task_key dynamic_key cache_key task_version tags "
+    "state_id state_type state_name run_count flow_run_run_count expected_start_time "
+    "next_scheduled_start_time start_time end_time total_run_time"
+).split()
+
+
+def _to_task_run(row: Row[Any]) -> TaskRun:
+    m = row._mapping
+    return TaskRun.model_construct(
+        **{k: m[k] for k in _TASK_RUN_FIELDS if k != "state_type"},
+        state_type=_state_type(m),
+        labels=m["labels"] or {},
+        empirical_policy=m["empirical_policy"] or {},
+        task_inputs=m["task_inputs"] or {},
+        state=_state_from_row(m),
+    )
+
+
+def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCreate) -> TaskRun:
+    """Create a task run; an id that already exists returns the stored run (idempotent)."""
+    run_id = action.id or new_id()
+    if action.id is not None:
+        existing = conn.execute(
+            select(task_runs).where(
+                task_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id
+            )
+        ).first()
+        if existing is not None:
+            return _to_task_run(existing)
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": run_id,
+        "workspace_id": workspace_id,
+        "flow_run_id": action.flow_run_id,
+        "task_key": action.task_key,
+        "dynamic_key": action.dynamic_key,
+        "name": action.name or f"{action.task_key}-{action.dynamic_key}",
+        "cache_key": action.cache_key,
+        "task_version": action.task_version,
+        "task_inputs": action.task_inputs,
+        "tags": action.tags,
+        "labels": action.labels,
+        "empirical_policy": action.empirical_policy,
+        "run_count": 0,
+        "flow_run_run_count": 0,
+        "total_run_time": 0.0,
+        "expected_start_time": now,
+        "created": now,
+        "updated": now,
+    }
+    state = action.state or StateCreate(type=StateType.PENDING)
+    details = {**state.state_details, "task_run_id": str(run_id)}
+    state_values, state_id = _state_values(None, state, now, details)
+    values.update(state_values)
+    conn.execute(task_runs.insert().values(values))
+    _record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
+    return read_task_run(conn, workspace_id, run_id)
+
+
+def read_task_run(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> TaskRun:
+    row = conn.execute(
+        select(task_runs).where(task_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound("Task run not found.")
+    return _to_task_run(row)
+
+
+def filter_task_runs(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    crit: TaskRunFilter | None = None,
+    flow_run_crit: FlowRunFilter | None = None,
+    sort: TaskRunSort | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> list[TaskRun]:
+    stmt = select(task_runs).where(task_runs.c.workspace_id == workspace_id)
+    clause = filtering.task_run_clauses(crit)
+    if clause is not None:
+        stmt = stmt.where(clause)
+    run_clause = filtering.flow_run_clauses(flow_run_crit)
+    if run_clause is not None:
+        stmt = stmt.where(task_runs.c.flow_run_id.in_(select(flow_runs.c.id).where(run_clause)))
+    stmt = stmt.order_by(*filtering.task_run_order(sort)).limit(limit).offset(offset)
+    return [_to_task_run(row) for row in conn.execute(stmt)]
+
+
+def set_task_run_state(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
+) -> State:
+    return _set_state(conn, workspace_id, task_runs, run_id, state, "Task run not found.")

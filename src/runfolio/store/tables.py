@@ -1,0 +1,203 @@
+"""The table definitions: the single source the migrations are checked against."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+from runfolio.store.types import JSONText, UTCDateTime
+
+# The workspace `/api/...` addresses; created by the first migration.
+DEFAULT_WORKSPACE_ID = uuid.UUID("00000000-0000-7000-8000-000000000000")
+DEFAULT_ACCOUNT = "default"
+DEFAULT_WORKSPACE = "default"
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s__%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s__%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s__%(column_0_name)s__%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _workspace() -> Column[uuid.UUID]:
+    return Column("workspace_id", Uuid, ForeignKey("workspaces.id"), nullable=False)
+
+
+def _times() -> list[Column[object]]:
+    return [
+        Column("created", UTCDateTime, nullable=False),
+        Column("updated", UTCDateTime, nullable=False),
+    ]
+
+
+def _state_columns() -> list[Column[object]]:
+    return [
+        Column("state_id", Uuid),
+        Column("state_type", String(20)),
+        Column("state_name", String(100)),
+        Column("state_message", Text),
+        Column("state_timestamp", UTCDateTime),
+        Column("state_details", JSONText),
+        Column("run_count", Integer, nullable=False, default=0),
+        Column("expected_start_time", UTCDateTime),
+        Column("next_scheduled_start_time", UTCDateTime),
+        Column("start_time", UTCDateTime),
+        Column("end_time", UTCDateTime),
+        Column("total_run_time", Float, nullable=False, default=0.0),
+        Column("tags", JSONText, nullable=False),
+        Column("labels", JSONText),
+        Column("empirical_policy", JSONText),
+    ]
+
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("account", String(200), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    UniqueConstraint("account", "name"),
+)
+
+flows = Table(
+    "flows",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("name", String(500), nullable=False),
+    Column("tags", JSONText, nullable=False),
+    Column("labels", JSONText),
+    *_times(),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+flow_runs = Table(
+    "flow_runs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("flow_id", Uuid, ForeignKey("flows.id"), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("flow_version", String(200)),
+    Column("parameters", JSONText, nullable=False),
+    Column("context", JSONText),
+    Column("parent_task_run_id", Uuid),
+    Column("idempotency_key", String(500)),
+    Column("work_queue_name", String(200)),
+    Column("deployment_id", Uuid),
+    *_state_columns(),
+    *_times(),
+    Index(None, "workspace_id", "flow_id"),
+    Index(None, "workspace_id", "start_time"),
+    Index(None, "workspace_id", "id"),
+    Index(None, "parent_task_run_id"),
+)
+
+task_runs = Table(
+    "task_runs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("flow_run_id", Uuid),
+    Column("task_key", String(500), nullable=False),
+    Column("dynamic_key", String(200), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("cache_key", String(500)),
+    Column("task_version", String(200)),
+    Column("task_inputs", JSONText),
+    Column("flow_run_run_count", Integer, nullable=False, default=0),
+    *_state_columns(),
+    *_times(),
+    Index(None, "workspace_id", "flow_run_id"),
+)
+
+run_states = Table(
+    "run_states",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("flow_run_id", Uuid),
+    Column("task_run_id", Uuid),
+    Column("type", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("message", Text),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("data", JSONText),
+    Column("details", JSONText),
+    Index(None, "flow_run_id", "timestamp"),
+    Index(None, "task_run_id", "timestamp"),
+)
+
+logs = Table(
+    "logs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("flow_run_id", Uuid),
+    Column("task_run_id", Uuid),
+    Column("name", String(500), nullable=False),
+    Column("level", Integer, nullable=False),
+    Column("message", Text, nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Index(None, "workspace_id", "flow_run_id", "timestamp"),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("key", String(1000)),
+    Column("type", String(200)),
+    Column("description", Text),
+    Column("data", JSONText),
+    Column("metadata_", JSONText),
+    Column("flow_run_id", Uuid),
+    Column("task_run_id", Uuid),
+    *_times(),
+    Index(None, "workspace_id", "key", "created"),
+    Index(None, "workspace_id", "id"),
+    Index(None, "workspace_id", "created"),
+    Index(None, "workspace_id", "updated"),
+    Index(None, "flow_run_id"),
+    Index(None, "task_run_id"),
+)
+
+artifact_collections = Table(
+    "artifact_collections",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("key", String(1000), nullable=False),
+    Column("latest_id", Uuid, nullable=False),
+    Column("type", String(200)),
+    Column("description", Text),
+    Column("data", JSONText),
+    Column("metadata_", JSONText),
+    Column("flow_run_id", Uuid),
+    Column("task_run_id", Uuid),
+    *_times(),
+    UniqueConstraint("workspace_id", "key"),
+    Index(None, "workspace_id", "updated"),
+    Index(None, "workspace_id", "created"),
+    Index(None, "workspace_id", "id"),
+    Index(None, "latest_id"),
+)

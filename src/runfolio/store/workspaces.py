@@ -1,0 +1,40 @@
+"""Workspaces: every row belongs to one; named ones come into being on first use."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from runfolio.schemas.common import new_id, utcnow
+from runfolio.store.tables import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_WORKSPACE,
+    DEFAULT_WORKSPACE_ID,
+    workspaces,
+)
+
+
+def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
+    """The id of workspace `account/name`, creating it when it does not exist yet."""
+    if (account, name) == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
+        return DEFAULT_WORKSPACE_ID
+    query = select(workspaces.c.id).where(
+        workspaces.c.account == account, workspaces.c.name == name
+    )
+    found = conn.execute(query).scalar()
+    if found is not None:
+        return found
+    workspace_id = new_id()
+    try:
+        with conn.begin_nested():
+            conn.execute(
+                workspaces.insert().values(
+                    id=workspace_id, account=account, name=name, created=utcnow()
+                )
+            )
+    except IntegrityError:
+        # Created by a concurrent request in between: use that one.
+        return conn.execute(query).scalar_one()
+    return workspace_id
