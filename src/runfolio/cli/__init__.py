@@ -5,15 +5,20 @@ from __future__ import annotations
 import typer
 
 from runfolio._version import __version__
-from runfolio.cli import server
+from runfolio.cli import artifact, flow_run, server
 
 app = typer.Typer(
     name="runfolio",
-    help="runfolio: run artifacts for Python workflows.",
+    help="runfolio: run artifacts for Python workflows.\n\n"
+    "Works on the local store (RUNFOLIO_HOME) or, when RUNFOLIO_API_URL is set, "
+    "against a runfolio server.\n\n"
+    "Example: runfolio artifact ls",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
 )
+app.add_typer(artifact.app, name="artifact")
+app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(server.app, name="server")
 
 
@@ -33,4 +38,4 @@ def _root(
 
 
 def main() -> None:
-    app()
+    app(prog_name="runfolio")

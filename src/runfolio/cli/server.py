@@ -7,7 +7,10 @@ import typer
 from runfolio.errors import SettingsError
 from runfolio.settings import load_settings
 
-app = typer.Typer(help="Run the runfolio server.", no_args_is_help=True)
+app = typer.Typer(
+    help="Run the runfolio server.\n\nExample: runfolio server start --port 4200",
+    no_args_is_help=True,
+)
 
 
 @app.command("start")

@@ -11,7 +11,7 @@ import threading
 from runfolio.client.base import RunfolioClient
 from runfolio.settings import Settings, load_settings
 
-__all__ = ["RunfolioClient", "client_for", "get_client", "reset_client"]
+__all__ = ["RunfolioClient", "client_for", "get_client", "reset_client", "use_client"]
 
 _lock = threading.Lock()
 _default: RunfolioClient | None = None
@@ -44,3 +44,10 @@ def reset_client() -> None:
         if _default is not None:
             _default.close()
         _default = None
+
+
+def use_client(client: RunfolioClient) -> None:
+    """Make `client` the process-wide client (for embedding runfolio, and for tests)."""
+    global _default
+    with _lock:
+        _default = client

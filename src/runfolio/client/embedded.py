@@ -24,6 +24,7 @@ from runfolio.schemas.runs import (
     StateCreate,
     TaskRun,
     TaskRunCreate,
+    TaskRunRecord,
 )
 from runfolio.settings import Settings
 from runfolio.store import artifacts as artifact_store
@@ -145,6 +146,10 @@ class EmbeddedClient:
         with read(self._engine) as conn:
             run_store.read_task_run(conn, self._ws, run_id)
             return run_store.list_states(conn, self._ws, task_run_id=run_id)
+
+    def record_task_runs(self, records: list[TaskRunRecord]) -> None:
+        with write(self._engine) as conn:
+            run_store.record_task_runs(conn, self._ws, records)
 
     def create_logs(self, logs: list[LogCreate]) -> None:
         with write(self._engine) as conn:

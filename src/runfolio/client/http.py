@@ -37,6 +37,7 @@ from runfolio.schemas.runs import (
     StateCreate,
     TaskRun,
     TaskRunCreate,
+    TaskRunRecord,
 )
 from runfolio.settings import Settings
 
@@ -191,6 +192,9 @@ class HttpClient:
 
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]:
         return _list_of(State, self._request("GET", f"task_runs/{run_id}/states").content)
+
+    def record_task_runs(self, records: list[TaskRunRecord]) -> None:
+        self._request("POST", "task_runs/batch", [r.model_dump(mode="json") for r in records])
 
     def create_logs(self, logs: list[LogCreate]) -> None:
         self._request("POST", "logs/", [log.model_dump(mode="json") for log in logs])

@@ -202,3 +202,14 @@ class Log(ObjectModel):
     timestamp: DateTime
     flow_run_id: uuid.UUID | None = None
     task_run_id: uuid.UUID | None = None
+
+
+class TaskRunRecord(_LenientAction):
+    """A task run and the states it went through, written in one go.
+
+    The SDK records task runs in batches (`POST /task_runs/batch`): a run that
+    finished between two batches is written once, with its whole history.
+    """
+
+    task_run: TaskRunCreate
+    states: list[StateCreate] = Field(min_length=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,18 @@ from starlette.exceptions import HTTPException
 from runfolio.errors import Conflict, Invalid, NotFound
 
 log = logging.getLogger("runfolio.server")
+
+
+def _jsonable(value: Any) -> Any:
+    """Replace non-finite floats (which JSON cannot carry) by their JSON-ish token text,
+    so an error about a `NaN` input can itself be rendered."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def detail(status_code: int, message: str) -> JSONResponse:
@@ -35,13 +48,29 @@ def _clean(error: dict[str, Any]) -> dict[str, Any]:
 def validation_error(errors: list[dict[str, Any]], body: Any) -> JSONResponse:
     """422 naming each field and the reason."""
     return JSONResponse(
-        {
-            "exception_message": "Invalid request received.",
-            "exception_detail": [_clean(e) for e in errors],
-            "request_body": body,
-        },
+        _jsonable(
+            {
+                "exception_message": "Invalid request received.",
+                "exception_detail": [_clean(e) for e in errors],
+                "request_body": body,
+            }
+        ),
         status_code=422,
     )
+
+
+async def _request_body(request: Request) -> Any:
+    """The JSON body of a request whose route already read it (null if there is none)."""
+    try:
+        raw = await request.body()
+    except RuntimeError:  # the stream was consumed without being kept
+        return None
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
 async def _on_request_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -67,7 +96,7 @@ async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
 async def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Invalid)
     if exc.errors:
-        return validation_error(exc.errors, None)
+        return validation_error(exc.errors, await _request_body(request))
     return detail(422, str(exc))
 
 

@@ -63,28 +63,40 @@ class RequestGuard:
                 return
 
         received = 0
+        exceeded = False
         started = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, exceeded
+            if exceeded:
+                raise _BodyTooLarge
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    exceeded = True
                     raise _BodyTooLarge
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if exceeded and not started:
+                # The app's own answer to the failed read (frameworks turn the error
+                # into a 400 or 500) is replaced by the 413 below.
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
+            await self.app(scope, limited_receive, guarded_send)
         except _BodyTooLarge:
-            if not started:
-                await _send_json(send, 413, too_large)
+            pass
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await _send_json(send, 413, too_large)
 
 
 def _check_api_version(value: str) -> str | None:

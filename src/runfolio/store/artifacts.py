@@ -8,11 +8,13 @@ transaction) and the workspace id; they never know about HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, func, select
+from sqlalchemy import Connection, Row, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
 from runfolio.schemas.artifacts import (
@@ -60,6 +62,37 @@ _COLLECTION_COLUMNS = [
 _MIRRORED = ("type", "description", "data", "metadata_", "flow_run_id", "task_run_id")
 
 
+def _invalid_data(value: Any, reason: str) -> Invalid:
+    """A 422 about `data`, shaped like pydantic's own value errors."""
+    return Invalid(
+        f"body.data: {reason}",
+        [
+            {
+                "type": "value_error",
+                "loc": ["body", "data"],
+                "msg": f"Value error, {reason}",
+                "input": value,
+                "ctx": {"error": reason},
+            }
+        ],
+    )
+
+
+def _check_json(data: Any) -> None:
+    """Refuse NaN and Infinity anywhere in `data`: they are not JSON, and storing them
+    would give back something other than what was sent."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise _invalid_data(data, "data must not contain NaN or Infinity")
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def _to_artifact(row: Row[Any]) -> Artifact:
     # Values come from validated input or our own rows: skip re-validation.
     return Artifact.model_construct(**row._mapping)
@@ -73,6 +106,35 @@ def _same_content(row: Any, action: ArtifactCreate) -> bool:
     return row.key == action.key and all(
         getattr(row, name) == getattr(action, name) for name in _MIRRORED
     )
+
+
+# Static statements of the create path: compiled once, values bound per call.
+_BY_ID_ANY_WORKSPACE = select(*_ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(
+    artifacts.c.id == bindparam("id_")
+)
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_statement(dialect: str) -> Any:
+    """INSERT … ON CONFLICT (workspace_id, key) DO UPDATE, built once per dialect.
+
+    The statement is static (values are bound at execution), so SQLAlchemy
+    compiles it once: this is the hot path of every keyed create.
+    """
+    stmt = _UPSERTS.get(dialect)
+    if stmt is None:
+        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(artifact_collections)
+        excluded = insert.excluded
+        stmt = insert.on_conflict_do_update(
+            index_elements=["workspace_id", "key"],
+            set_={
+                "latest_id": excluded.latest_id,
+                "updated": excluded.updated,
+                **{name: excluded[name] for name in _MIRRORED},
+            },
+        )
+        _UPSERTS[dialect] = stmt
+    return stmt
 
 
 def _upsert_collection(
@@ -91,12 +153,7 @@ def _upsert_collection(
     }
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(artifact_collections)
-        stmt = insert.values(row).on_conflict_do_update(
-            index_elements=["workspace_id", "key"],
-            set_={"latest_id": values["id"], "updated": now, **mirrored},
-        )
-        conn.execute(stmt)
+        conn.execute(_upsert_statement(dialect), row)
         return
     updated = conn.execute(
         artifact_collections.update()
@@ -107,7 +164,7 @@ def _upsert_collection(
         .values(latest_id=values["id"], updated=now, **mirrored)
     )
     if updated.rowcount == 0:
-        conn.execute(artifact_collections.insert().values(row))
+        conn.execute(artifact_collections.insert(), row)
 
 
 def create(
@@ -118,14 +175,7 @@ def create(
     A create carrying an id that is already stored with the same content is an
     idempotent retry and returns the stored artifact; other content is a Conflict.
     """
-    if action.id is not None:
-        existing = conn.execute(
-            select(*_ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(artifacts.c.id == action.id)
-        ).first()
-        if existing is not None:
-            if existing.workspace_id == workspace_id and _same_content(existing, action):
-                return Artifact.model_construct(**_public(existing)), False
-            raise Conflict(f"Artifact id {action.id} is already used by another artifact.")
+    _check_json(action.data)
     now = utcnow()
     values = {
         "id": action.id or new_id(),
@@ -137,12 +187,34 @@ def create(
         "flow_run_id": action.flow_run_id,
         "task_run_id": action.task_run_id,
     }
+    row = {"workspace_id": workspace_id, "created": now, "updated": now, **values}
+    try:
+        # The version row goes first: if its id is taken, nothing else was written.
+        # (SQLite keeps the transaction after a failed statement; elsewhere a savepoint does.)
+        if conn.dialect.name == "sqlite":
+            conn.execute(artifacts.insert(), row)
+        else:
+            with conn.begin_nested():
+                conn.execute(artifacts.insert(), row)
+    except IntegrityError:
+        if action.id is None:
+            raise
+        return _replayed(conn, workspace_id, action), False
     if action.key is not None:
         _upsert_collection(conn, workspace_id, values, now)
-    conn.execute(
-        artifacts.insert().values(workspace_id=workspace_id, created=now, updated=now, **values)
-    )
     return Artifact.model_construct(created=now, updated=now, **values), True
+
+
+def _replayed(conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate) -> Artifact:
+    """A create whose id is taken: the same content is a retry, other content a Conflict."""
+    existing = conn.execute(_BY_ID_ANY_WORKSPACE, {"id_": action.id}).first()
+    if (
+        existing is not None
+        and existing.workspace_id == workspace_id
+        and _same_content(existing, action)
+    ):
+        return Artifact.model_construct(**_public(existing))
+    raise Conflict(f"Artifact id {action.id} is already used by another artifact.")
 
 
 def _public(row: Any) -> dict[str, Any]:
@@ -205,7 +277,8 @@ def update(
         try:
             check_data_for_type(row.type, changes["data"])
         except ValueError as exc:
-            raise Invalid.field(("body", "data"), str(exc), changes["data"]) from None
+            raise _invalid_data(changes["data"], str(exc)) from None
+        _check_json(changes["data"])
     now = utcnow()
     conn.execute(
         artifacts.update().where(artifacts.c.id == artifact_id).values(updated=now, **changes)

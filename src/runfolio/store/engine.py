@@ -21,6 +21,9 @@ from runfolio.store.migrations import HEAD_REVISION, upgrade_to_head
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+# One in-process writer at a time per SQLite engine: threads queue on a lock
+# instead of polling SQLite's busy handler (which sleeps in milliseconds).
+_write_locks: dict[int, threading.RLock] = {}
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -33,6 +36,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint (and fsync) the WAL every ~16 MiB instead of every 4 MiB: fewer stalls.
+        cursor.execute("PRAGMA wal_autocheckpoint=4000")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -85,10 +90,25 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def _write_lock(engine: Engine) -> threading.RLock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = _write_locks.get(id(engine))
+    if lock is None:
+        with _lock:
+            lock = _write_locks.setdefault(id(engine), threading.RLock())
+    return lock
+
+
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """A write transaction: committed when the block ends, rolled back on error."""
-    with engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
+    lock = _write_lock(engine)
+    if lock is None:
+        with engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
+            yield conn
+        return
+    with lock, engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
         yield conn
 
 

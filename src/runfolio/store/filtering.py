@@ -14,16 +14,22 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Table,
+    Text,
     and_,
     false,
     func,
+    literal,
     or_,
     select,
     true,
+    type_coerce,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.functions import FunctionElement
 
 from runfolio.errors import Invalid
 from runfolio.schemas import filters as f
@@ -93,14 +99,46 @@ def _all(*parts: Clause | None) -> Clause | None:
     return _combine(present, "and_")
 
 
+class _position(FunctionElement[int]):
+    """`_position(haystack, needle)`: 1-based index of needle, 0 when absent.
+
+    Case-sensitive on every backend (SQLite's LIKE is not): `instr` on SQLite,
+    `strpos` elsewhere (PostgreSQL).
+    """
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_position)
+def _position_default(element: _position, compiler: Any, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_position, "sqlite")
+def _position_sqlite(element: _position, compiler: Any, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
 def _tags(column: Any, crit: f.TagsFilter | None) -> Clause | None:
     if crit is None:
         return None
+    # Compare the stored JSON text itself (binding to the JSON column type would
+    # JSON-encode the value compared with).
+    stored = type_coerce(column, Text)
 
     def has(tag: str) -> Clause:
-        # Tags are stored as a JSON list of strings; match one element exactly.
-        pattern = f"%{_escape_like(json.dumps(tag))}%"
-        return column.like(pattern, escape="\\")
+        # Tags are stored as compact JSON (`["a","b"]`), written by JSONText. A whole
+        # element is the encoded tag between `[` or `,` and `,` or `]`; inside a JSON
+        # string a quote is always escaped, so these delimiters cannot occur there.
+        encoded = json.dumps(tag, ensure_ascii=False)
+        return or_(
+            *[
+                _position(stored, literal(f"{before}{encoded}{after}", Text)) > 0
+                for before in "[,"
+                for after in ",]"
+            ]
+        )
 
     parts: list[Clause] = []
     if crit.all_:
@@ -108,7 +146,7 @@ def _tags(column: Any, crit: f.TagsFilter | None) -> Clause | None:
     if crit.any_ is not None:
         parts.append(or_(*[has(t) for t in crit.any_]) if crit.any_ else false())
     if crit.is_null_ is not None:
-        parts.append(column == "[]" if crit.is_null_ else column != "[]")
+        parts.append(stored == "[]" if crit.is_null_ else stored != "[]")
     return _combine(parts, crit.operator)
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import NotFound
@@ -29,6 +29,7 @@ from runfolio.schemas.runs import (
     StateType,
     TaskRun,
     TaskRunCreate,
+    TaskRunRecord,
     default_state_name,
 )
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
@@ -143,6 +144,29 @@ def _state_values(
     return values, state_id
 
 
+def _state_row(
+    workspace_id: uuid.UUID,
+    state_id: uuid.UUID,
+    values: dict[str, Any],
+    data: Any,
+    flow_run_id: uuid.UUID | None,
+    task_run_id: uuid.UUID | None,
+) -> dict[str, Any]:
+    """One `run_states` row from the column values `_state_values` computed."""
+    return {
+        "id": state_id,
+        "workspace_id": workspace_id,
+        "flow_run_id": flow_run_id,
+        "task_run_id": task_run_id,
+        "type": values["state_type"],
+        "name": values["state_name"],
+        "message": values["state_message"],
+        "timestamp": values["state_timestamp"],
+        "data": data,
+        "details": values["state_details"],
+    }
+
+
 def _record_state(
     conn: Connection,
     workspace_id: uuid.UUID,
@@ -152,20 +176,8 @@ def _record_state(
     flow_run_id: uuid.UUID | None,
     task_run_id: uuid.UUID | None,
 ) -> None:
-    conn.execute(
-        run_states.insert().values(
-            id=state_id,
-            workspace_id=workspace_id,
-            flow_run_id=flow_run_id,
-            task_run_id=task_run_id,
-            type=values["state_type"],
-            name=values["state_name"],
-            message=values["state_message"],
-            timestamp=values["state_timestamp"],
-            data=state.data,
-            details=values["state_details"],
-        )
-    )
+    row = _state_row(workspace_id, state_id, values, state.data, flow_run_id, task_run_id)
+    conn.execute(run_states.insert(), row)
 
 
 def list_states(
@@ -248,7 +260,7 @@ def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCr
     details = {**state.state_details, "flow_run_id": str(run_id)}
     state_values, state_id = _state_values(None, state, now, details)
     values.update(state_values)
-    conn.execute(flow_runs.insert().values(values))
+    conn.execute(flow_runs.insert(), values)
     _record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
     return read_flow_run(conn, workspace_id, run_id)
 
@@ -282,6 +294,17 @@ def filter_flow_runs(
     return [_to_flow_run(row) for row in conn.execute(stmt)]
 
 
+_UPDATES: dict[str, Any] = {}
+
+
+def _update_by_id(table: Table) -> Any:
+    """`UPDATE table SET … WHERE id = :run_id_`, built once (the SET list comes from the params)."""
+    stmt = _UPDATES.get(table.name)
+    if stmt is None:
+        stmt = _UPDATES[table.name] = table.update().where(table.c.id == bindparam("run_id_"))
+    return stmt
+
+
 def _set_state(
     conn: Connection,
     workspace_id: uuid.UUID,
@@ -301,7 +324,7 @@ def _set_state(
     key = "flow_run_id" if table is flow_runs else "task_run_id"
     details = {**(current.state_details or {}), **state.state_details, key: str(run_id)}
     values, state_id = _state_values(current._mapping, state, now, details)
-    conn.execute(table.update().where(table.c.id == run_id).values(values))
+    conn.execute(_update_by_id(table), {"run_id_": run_id, **values})
     flow_run_id = run_id if table is flow_runs else None
     task_run_id = run_id if table is task_runs else None
     _record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
@@ -379,9 +402,17 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
     details = {**state.state_details, "task_run_id": str(run_id)}
     state_values, state_id = _state_values(None, state, now, details)
     values.update(state_values)
-    conn.execute(task_runs.insert().values(values))
+    conn.execute(task_runs.insert(), values)
     _record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
-    return read_task_run(conn, workspace_id, run_id)
+    # Built from what was written: no read-back on the hot path of every task call.
+    return TaskRun.model_construct(
+        **{k: values.get(k) for k in _TASK_RUN_FIELDS if k != "state_type"},
+        state_type=state.type,
+        labels=values["labels"] or {},
+        empirical_policy=values["empirical_policy"] or {},
+        task_inputs=values["task_inputs"] or {},
+        state=_state_from_row(values),
+    )
 
 
 def read_task_run(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> TaskRun:
@@ -417,3 +448,88 @@ def set_task_run_state(
     conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
 ) -> State:
     return _set_state(conn, workspace_id, task_runs, run_id, state, "Task run not found.")
+
+
+# -- batched task-run records (the SDK's background recorder) -------------------------
+
+
+def record_task_runs(
+    conn: Connection, workspace_id: uuid.UUID, records: list[TaskRunRecord]
+) -> int:
+    """Write task runs with their states: new runs are inserted with their latest state,
+    known ones updated; every state goes to the history. Returns the number of runs."""
+    if not records:
+        return 0
+    ids = [r.task_run.id for r in records if r.task_run.id is not None]
+    known: dict[uuid.UUID, Any] = {
+        row.id: row._mapping
+        for row in conn.execute(
+            select(
+                task_runs.c.id,
+                task_runs.c.start_time,
+                task_runs.c.run_count,
+                task_runs.c.state_details,
+                task_runs.c.workspace_id,
+            ).where(task_runs.c.id.in_(ids))
+        )
+    }
+    now = utcnow()
+    history: list[dict[str, Any]] = []
+    new_rows: list[dict[str, Any]] = []
+    for record in records:
+        action = record.task_run
+        run_id = action.id or new_id()
+        current: Any = known.get(run_id) or {"start_time": None, "run_count": 0}
+        if run_id in known and known[run_id]["workspace_id"] != workspace_id:
+            raise NotFound("Task run not found.")
+        values: dict[str, Any] = {}
+        for state in record.states:
+            details = {
+                **(current.get("state_details") or {}),
+                **state.state_details,
+                "task_run_id": str(run_id),
+            }
+            step, state_id = _state_values(current, state, now, details)
+            values.update(step)
+            current = {**current, **step}
+            history.append(
+                _state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
+            )
+        if run_id in known:
+            conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
+        else:
+            new_rows.append({**_new_task_run(workspace_id, action, run_id, now), **values})
+            known[run_id] = {**current, "workspace_id": workspace_id}
+    if new_rows:
+        conn.execute(task_runs.insert(), new_rows)  # one executemany: every row has the same keys
+    conn.execute(run_states.insert(), history)
+    return len(records)
+
+
+def _new_task_run(
+    workspace_id: uuid.UUID, action: TaskRunCreate, run_id: uuid.UUID, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": run_id,
+        "workspace_id": workspace_id,
+        "flow_run_id": action.flow_run_id,
+        "task_key": action.task_key,
+        "dynamic_key": action.dynamic_key,
+        "name": action.name or f"{action.task_key}-{action.dynamic_key}",
+        "cache_key": action.cache_key,
+        "task_version": action.task_version,
+        "task_inputs": action.task_inputs,
+        "tags": action.tags,
+        "labels": action.labels,
+        "empirical_policy": action.empirical_policy,
+        "run_count": 0,
+        "flow_run_run_count": 0,
+        "total_run_time": 0.0,
+        "start_time": None,
+        "end_time": None,
+        "expected_start_time": action.state.timestamp
+        if action.state and action.state.timestamp
+        else now,
+        "created": now,
+        "updated": now,
+    }

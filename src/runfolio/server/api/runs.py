@@ -18,9 +18,11 @@ from runfolio.schemas.runs import (
     State,
     TaskRun,
     TaskRunCreate,
+    TaskRunRecord,
 )
 from runfolio.server.deps import DB, AppSettings, WorkspaceId
 from runfolio.server.responses import list_response, model_response
+from runfolio.store import results
 from runfolio.store import runs as store
 from runfolio.store.engine import read, write
 from runfolio.store.filtering import resolve_page
@@ -72,9 +74,13 @@ async def read_flow_run(run_id: uuid.UUID, db: DB, ws: WorkspaceId) -> Response:
 async def set_flow_run_state(
     run_id: uuid.UUID, body: SetState, db: DB, ws: WorkspaceId
 ) -> Response:
-    """Move a flow run to a new state (always accepted; times and run count follow)."""
+    """Move a flow run to a new state (always accepted; times and run count follow).
+
+    State data (a persisted result's location) is also recorded as an artifact of the run.
+    """
     with write(db) as conn:
         state = store.set_flow_run_state(conn, ws, run_id, body.state)
+        results.record_result_artifact(conn, ws, run_id, body.state.data)
     return model_response(OrchestrationResult(state=state), 201)
 
 
@@ -102,6 +108,13 @@ async def filter_flow_runs(
 async def create_task_run(body: TaskRunCreate, db: DB, ws: WorkspaceId) -> Response:
     with write(db) as conn:
         return model_response(store.create_task_run(conn, ws, body), 201)
+
+
+@task_runs_router.post("/batch", status_code=201)
+async def record_task_runs(body: list[TaskRunRecord], db: DB, ws: WorkspaceId) -> dict[str, int]:
+    """Write many task runs with the states they went through (the SDK's batched recorder)."""
+    with write(db) as conn:
+        return {"recorded": store.record_task_runs(conn, ws, body)}
 
 
 @task_runs_router.get("/{run_id:uuid}", response_model=TaskRun)

@@ -1,0 +1,3 @@
+from runfolio.artifacts import Artifact
+
+my_retrieved_artifact = Artifact.get("my_artifact_key")

@@ -1,0 +1,228 @@
+"""`@flow`: a function whose calls are recorded as flow runs.
+
+A call records a flow run (name, parameters, PENDING → RUNNING → COMPLETED or
+FAILED with times and the exception message) and returns the function's value;
+an exception is recorded and re-raised. A flow called inside another flow is a
+subflow, linked to the calling task run (a task run is recorded for it when it
+is called from the flow body itself).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from runfolio import _attempts
+from runfolio._recorder import recorder_for
+from runfolio._runlogs import flush as flush_logs
+from runfolio._runlogs import install_print_capture
+from runfolio.context import FlowRunContext, flow_run_context, task_run_context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Flow(Generic[P, R]):
+    """A flow: call it like the function it wraps."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        name: str | None = None,
+        version: str | None = None,
+        retries: int = 0,
+        retry_delay_seconds: float | Sequence[float] | None = None,
+        log_prints: bool = False,
+        tags: Iterable[str] | None = None,
+    ) -> None:
+        if retries < 0:
+            raise ValueError("retries must be 0 or more")
+        self.fn = fn
+        self.name = name or fn.__name__.replace("_", "-")
+        self.version = version
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.log_prints = log_prints
+        self.tags = sorted(set(tags or ()))
+        self.is_async = inspect.iscoroutinefunction(fn)
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"Flow(name={self.name!r})"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self.is_async:
+            return self._run_async(args, kwargs)  # type: ignore[return-value]
+        return self._run_sync(args, kwargs)
+
+    # -- the engine --------------------------------------------------------------
+
+    def _start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[FlowRunContext, Any]:
+        """Record the flow run (and, for a subflow called from a flow body, its task run)."""
+        from runfolio.client import get_client
+        from runfolio.schemas.common import new_id
+        from runfolio.schemas.runs import (
+            FlowCreate,
+            FlowRunCreate,
+            TaskRunCreate,
+        )
+
+        parent_flow = flow_run_context.get()
+        parent_task = task_run_context.get()
+        client = parent_flow.client if parent_flow is not None else get_client()
+        flow = client.create_flow(FlowCreate(name=self.name, tags=self.tags))
+        parent_task_run_id = parent_task.task_run_id if parent_task is not None else None
+        wrapper_task = None
+        if parent_flow is not None and parent_task is None:
+            task_key = f"subflow.{self.name}"
+            index = parent_flow.next_task_index(task_key)
+            wrapper_task = client.create_task_run(
+                TaskRunCreate(
+                    id=new_id(),
+                    name=f"{self.name}-{index}",
+                    flow_run_id=parent_flow.flow_run_id,
+                    task_key=task_key,
+                    dynamic_key=str(index),
+                    state=_attempts.running(),
+                )
+            )
+            parent_task_run_id = wrapper_task.id
+        run = client.create_flow_run(
+            FlowRunCreate(
+                id=new_id(),
+                flow_id=flow.id,
+                flow_version=self.version,
+                parameters=_attempts.bound_parameters(self.fn, args, kwargs),
+                parent_task_run_id=parent_task_run_id,
+                tags=self.tags,
+                empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
+                state=_attempts.pending(),
+            )
+        )
+        if self.log_prints:
+            install_print_capture()
+        ctx = FlowRunContext(
+            flow_run=run,
+            flow_name=self.name,
+            client=client,
+            is_async=self.is_async,
+            log_prints=self.log_prints,
+        )
+        return ctx, wrapper_task
+
+    def _finish(self, ctx: FlowRunContext, wrapper_task: Any, exc: BaseException | None) -> None:
+        state = _attempts.completed() if exc is None else _attempts.end_state(exc, "Flow run")
+        flush_logs(ctx.flow_run_id)
+        recorder_for(ctx.client).flush()  # task runs are written before the flow's end state
+        ctx.client.set_flow_run_state(ctx.flow_run_id, state)
+        if wrapper_task is not None:
+            ctx.client.set_task_run_state(wrapper_task.id, state)
+
+    def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        ctx, wrapper_task = self._start(args, kwargs)
+        client = ctx.client
+        flow_token = flow_run_context.set(ctx)
+        task_token = task_run_context.set(None)
+        try:
+            client.set_flow_run_state(ctx.flow_run_id, _attempts.running())
+            attempt = 1
+            while True:
+                try:
+                    result = self.fn(*args, **kwargs)
+                except BaseException as exc:
+                    if attempt > self.retries or not isinstance(exc, Exception):
+                        self._finish(ctx, wrapper_task, exc)
+                        raise
+                    delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
+                    client.set_flow_run_state(
+                        ctx.flow_run_id, _attempts.awaiting_retry(exc, attempt, delay)
+                    )
+                    time.sleep(delay)
+                    client.set_flow_run_state(ctx.flow_run_id, _attempts.running("Retrying"))
+                    attempt += 1
+                    continue
+                self._finish(ctx, wrapper_task, None)
+                return result
+        finally:
+            task_run_context.reset(task_token)
+            flow_run_context.reset(flow_token)
+
+    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+        import asyncio  # loaded only by async runs, to keep `import runfolio` light
+
+        ctx, wrapper_task = await asyncio.to_thread(self._start, args, kwargs)
+        client = ctx.client
+        flow_token = flow_run_context.set(ctx)
+        task_token = task_run_context.set(None)
+        try:
+            await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, _attempts.running())
+            attempt = 1
+            while True:
+                try:
+                    result = await self.fn(*args, **kwargs)  # type: ignore[misc]
+                except BaseException as exc:
+                    if attempt > self.retries or not isinstance(exc, Exception):
+                        await asyncio.to_thread(self._finish, ctx, wrapper_task, exc)
+                        raise
+                    delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
+                    state = _attempts.awaiting_retry(exc, attempt, delay)
+                    await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, state)
+                    await asyncio.sleep(delay)
+                    await asyncio.to_thread(
+                        client.set_flow_run_state, ctx.flow_run_id, _attempts.running("Retrying")
+                    )
+                    attempt += 1
+                    continue
+                await asyncio.to_thread(self._finish, ctx, wrapper_task, None)
+                return result
+        finally:
+            task_run_context.reset(task_token)
+            flow_run_context.reset(flow_token)
+
+
+@overload
+def flow(fn: Callable[P, R], /) -> Flow[P, R]: ...
+
+
+@overload
+def flow(
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    log_prints: bool = False,
+    tags: Iterable[str] | None = None,
+) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
+
+
+def flow(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    log_prints: bool = False,
+    tags: Iterable[str] | None = None,
+) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
+    """Make a function a flow: `@flow`, `@flow()` or `@flow(name=..., log_prints=...)`."""
+    if fn is not None:
+        return Flow(fn)
+
+    def decorate(f: Callable[P, R]) -> Flow[P, R]:
+        return Flow(
+            f,
+            name=name,
+            version=version,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            log_prints=log_prints,
+            tags=tags,
+        )
+
+    return decorate

@@ -1,0 +1,261 @@
+"""`@task`: a function whose calls inside a flow are recorded as task runs.
+
+Called outside a flow, a task just runs its function (nothing is recorded).
+Inside a flow each call creates a task run linked to the flow run, RUNNING
+while it works, then COMPLETED or FAILED; each retry attempt is recorded.
+`submit()` runs the task in a worker thread with a copy of the run context.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Generic, ParamSpec, TypeVar, overload
+
+from runfolio import _attempts
+from runfolio._recorder import recorder_for
+from runfolio._runlogs import install_print_capture
+from runfolio.context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(thread_name_prefix="runfolio-task")
+    return _executor
+
+
+class TaskFuture(Generic[R]):
+    """The pending result of `Task.submit()`."""
+
+    def __init__(self, future: Future[R]) -> None:
+        self._future = future
+
+    def result(self, timeout: float | None = None) -> R:
+        return self._future.result(timeout)
+
+    def wait(self, timeout: float | None = None) -> None:
+        self._future.exception(timeout)
+
+    def done(self) -> bool:
+        return self._future.done()
+
+
+class Task(Generic[P, R]):
+    """A task: call it like the function it wraps."""
+
+    def __init__(
+        self,
+        fn: Callable[P, R],
+        name: str | None = None,
+        retries: int = 0,
+        retry_delay_seconds: float | Sequence[float] | None = None,
+        tags: Iterable[str] | None = None,
+        log_prints: bool | None = None,
+    ) -> None:
+        if retries < 0:
+            raise ValueError("retries must be 0 or more")
+        self.fn = fn
+        self.name = name or fn.__name__
+        self.retries = retries
+        self.retry_delay_seconds = retry_delay_seconds
+        self.tags = sorted(set(tags or ()))
+        self.log_prints = log_prints
+        self.task_key = f"{fn.__module__}.{fn.__qualname__}"
+        self.is_async = inspect.iscoroutinefunction(fn)
+        functools.update_wrapper(self, fn)
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name!r})"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        flow_ctx = flow_run_context.get()
+        if flow_ctx is None:
+            return self.fn(*args, **kwargs)
+        if self.is_async:
+            return self._run_async(flow_ctx, args, kwargs)  # type: ignore[return-value]
+        return self._run_sync(flow_ctx, args, kwargs)
+
+    def submit(self, *args: P.args, **kwargs: P.kwargs) -> TaskFuture[R]:
+        """Run the task in a worker thread; the run context goes with it."""
+        ctx = contextvars.copy_context()
+        call: Callable[[], Any]
+        if self.is_async:
+            import asyncio
+
+            call = functools.partial(asyncio.run, self(*args, **kwargs))  # type: ignore[arg-type]
+        else:
+            call = functools.partial(self, *args, **kwargs)
+        return TaskFuture(_pool().submit(ctx.run, call))
+
+    def map(self, *iterables: Iterable[Any]) -> list[TaskFuture[R]]:
+        """Submit one task run per element (like the built-in `map`)."""
+        submit: Callable[..., TaskFuture[R]] = self.submit
+        return [submit(*args) for args in zip(*iterables, strict=False)]
+
+    # -- the engine --------------------------------------------------------------
+
+    def _create_run(
+        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Queue the task run (RUNNING) with the recorder; returns its local model."""
+        from runfolio.schemas.common import new_id
+        from runfolio.schemas.runs import TaskRun, TaskRunCreate
+
+        index = flow_ctx.next_task_index(self.task_key)
+        parent = task_run_context.get()
+        inputs: dict[str, Any] = {"parameters": _attempts.bound_parameters(self.fn, args, kwargs)}
+        if parent is not None:
+            inputs["parent_task_run_id"] = str(parent.task_run_id)
+        state = _attempts.running()
+        action = TaskRunCreate(
+            id=new_id(),
+            name=f"{self.name}-{index}",
+            flow_run_id=flow_ctx.flow_run_id,
+            task_key=self.task_key,
+            dynamic_key=str(index),
+            tags=self.tags,
+            task_inputs=inputs,
+            empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
+            state=state,
+        )
+        recorder_for(flow_ctx.client).started(action)
+        return TaskRun.model_construct(
+            id=action.id,
+            created=state.timestamp,
+            updated=state.timestamp,
+            name=action.name,
+            flow_run_id=action.flow_run_id,
+            task_key=action.task_key,
+            dynamic_key=action.dynamic_key,
+            tags=action.tags,
+            task_inputs=inputs,
+            state_type=state.type,
+            state_name=state.name,
+            run_count=1,
+            start_time=state.timestamp,
+        )
+
+    def _context(self, flow_ctx: FlowRunContext, task_run: Any) -> TaskRunContext:
+        log_prints = flow_ctx.log_prints if self.log_prints is None else self.log_prints
+        if log_prints:
+            install_print_capture()
+        return TaskRunContext(
+            task_run=task_run,
+            task_name=self.name,
+            flow_run_id=flow_ctx.flow_run_id,
+            is_async=self.is_async,
+            log_prints=log_prints,
+        )
+
+    def _after_failure(
+        self, run_id: Any, recorder: Any, exc: BaseException, attempt: int
+    ) -> float | None:
+        """Record a failed attempt: the delay before the retry, or None when it was the last."""
+        if attempt > self.retries or not isinstance(exc, Exception):
+            recorder.state(run_id, _attempts.end_state(exc, "Task run"))
+            return None
+        delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
+        recorder.state(run_id, _attempts.awaiting_retry(exc, attempt, delay))
+        return delay
+
+    def _run_sync(
+        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        recorder = recorder_for(flow_ctx.client)
+        task_run = self._create_run(flow_ctx, args, kwargs)
+        token = task_run_context.set(self._context(flow_ctx, task_run))
+        try:
+            attempt = 1
+            while True:
+                try:
+                    result = self.fn(*args, **kwargs)
+                except BaseException as exc:
+                    delay = self._after_failure(task_run.id, recorder, exc, attempt)
+                    if delay is None:
+                        raise
+                    time.sleep(delay)
+                    recorder.state(task_run.id, _attempts.running("Retrying"))
+                    attempt += 1
+                    continue
+                recorder.state(task_run.id, _attempts.completed())
+                return result
+        finally:
+            task_run_context.reset(token)
+
+    async def _run_async(
+        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        import asyncio  # loaded only by async runs, to keep `import runfolio` light
+
+        recorder = recorder_for(flow_ctx.client)
+        task_run = self._create_run(flow_ctx, args, kwargs)
+        token = task_run_context.set(self._context(flow_ctx, task_run))
+        try:
+            attempt = 1
+            while True:
+                try:
+                    result = await self.fn(*args, **kwargs)  # type: ignore[misc]
+                except BaseException as exc:
+                    delay = self._after_failure(task_run.id, recorder, exc, attempt)
+                    if delay is None:
+                        raise
+                    await asyncio.sleep(delay)
+                    recorder.state(task_run.id, _attempts.running("Retrying"))
+                    attempt += 1
+                    continue
+                recorder.state(task_run.id, _attempts.completed())
+                return result
+        finally:
+            task_run_context.reset(token)
+
+
+@overload
+def task(fn: Callable[P, R], /) -> Task[P, R]: ...
+
+
+@overload
+def task(
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    tags: Iterable[str] | None = None,
+    log_prints: bool | None = None,
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, R] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    retries: int = 0,
+    retry_delay_seconds: float | Sequence[float] | None = None,
+    tags: Iterable[str] | None = None,
+    log_prints: bool | None = None,
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
+    """Make a function a task: `@task` or `@task(name=..., retries=..., ...)`."""
+    if fn is not None:
+        return Task(fn)
+
+    def decorate(f: Callable[P, R]) -> Task[P, R]:
+        return Task(
+            f,
+            name=name,
+            retries=retries,
+            retry_delay_seconds=retry_delay_seconds,
+            tags=tags,
+            log_prints=log_prints,
+        )
+
+    return decorate

@@ -1,0 +1,45 @@
+"""The exported names are exactly the documented ones."""
+
+import runfolio
+import runfolio.artifacts
+
+
+def test_top_level_names() -> None:
+    assert sorted(runfolio.__all__) == sorted(
+        ["Flow", "Task", "__version__", "flow", "get_run_context", "get_run_logger", "task"]
+    )
+    for name in runfolio.__all__:
+        assert hasattr(runfolio, name)
+
+
+def test_artifacts_names() -> None:
+    functions = [
+        f"{prefix}create_{kind}_artifact"
+        for prefix in ("", "a")
+        for kind in ("link", "markdown", "table", "progress", "image")
+    ]
+    classes = [
+        "Artifact",
+        "LinkArtifact",
+        "MarkdownArtifact",
+        "TableArtifact",
+        "ProgressArtifact",
+        "ImageArtifact",
+    ]
+    expected = [*functions, "update_progress_artifact", "aupdate_progress_artifact", *classes]
+    assert sorted(runfolio.artifacts.__all__) == sorted(expected)
+    for name in expected:
+        assert hasattr(runfolio.artifacts, name)
+
+
+def test_import_runfolio_does_not_load_server_or_database_stacks() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runfolio; "
+        "heavy = [m for m in ('sqlalchemy', 'fastapi', 'httpx', 'alembic', 'jinja2', 'pydantic') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

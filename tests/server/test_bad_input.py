@@ -1,0 +1,268 @@
+"""Bad input gets a clear error naming the field and the reason, and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.server.conftest import Api
+
+KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
+
+
+@pytest.fixture
+def seeded(either: Api) -> Api:
+    """A workspace holding a version and a key, so 'nothing changed' is a real check."""
+    either.create(key="k", type="progress", data=10.0, description="before")
+    return either
+
+
+def _refused(api: Api, body: Any, loc: list[Any], err_type: str | None = None) -> dict[str, Any]:
+    """POST the create body; assert one 422 at `loc`, and that nothing was written."""
+    before = api.snapshot()
+    r = api.post("/artifacts/", json=body)
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert set(out) == {"exception_message", "exception_detail", "request_body"}
+    assert out["exception_message"] == "Invalid request received."
+    assert out["request_body"] == body
+    locs = [e["loc"] for e in out["exception_detail"]]
+    assert loc in locs, locs
+    err: dict[str, Any] = out["exception_detail"][locs.index(loc)]
+    assert err["msg"], err
+    if err_type:
+        assert err["type"] == err_type
+    assert api.snapshot() == before
+    return err
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["Upper", "", "nl\n", "with space", " lead", "under_score", "dot.", "ü", "tab\t", "a/b"],
+)
+def test_invalid_keys(seeded: Api, key: str) -> None:
+    err = _refused(seeded, {"key": key, "data": "x"}, ["body", "key"], "value_error")
+    assert err["msg"] == f"Value error, {KEY_RULE}"
+    assert err["input"] == key
+
+
+@pytest.mark.parametrize("key", ["a", "0", "-", "a-b-9", "x" * 2000])
+def test_valid_keys(arts: Api, key: str) -> None:
+    assert arts.create(key=key)["key"] == key
+    assert arts.latest(key).status_code == 200
+
+
+def test_key_of_the_wrong_type(seeded: Api) -> None:
+    _refused(seeded, {"key": 5}, ["body", "key"], "string_type")
+
+
+@pytest.mark.parametrize(
+    "type_,data",
+    [
+        ("markdown", 5),
+        ("markdown", ["# a"]),
+        ("markdown", {"md": "x"}),
+        ("image", 3.5),
+        ("image", {"url": "https://example.com"}),
+        ("table", "not json"),
+        ("table", '"a string"'),
+        ("table", "[1, 2, 3]"),
+        ("table", '{"a": 1}'),
+        ("table", "[[1], {\"a\": 1}]"),
+        ("table", 7),
+        ("table", [1, 2]),
+        ("table", {"col": 1}),
+        ("progress", "42"),
+        ("progress", -0.5),
+        ("progress", 100.01),
+        ("progress", 1e9),
+        ("progress", True),
+        ("progress", [50]),
+    ],
+)
+def test_data_of_the_wrong_shape_for_a_known_type(seeded: Api, type_: str, data: Any) -> None:
+    err = _refused(seeded, {"key": "k", "type": type_, "data": data}, ["body", "data"])
+    assert type_ in err["msg"]
+
+
+@pytest.mark.parametrize(
+    "type_,data",
+    [
+        ("table", [{"a": 1}, {"b": 2}]),
+        ("table", {"a": [1, 2]}),
+        ("table", [[1, 2], [3]]),
+        ("table", "[]"),
+        ("progress", 0),
+        ("progress", 100),
+        ("markdown", ""),
+        ("markdown", None),
+        ("something-else", {"anything": [1, "goes"]}),
+        ("Progress", "not checked: an unknown type"),
+    ],
+)
+def test_accepted_shapes(arts: Api, type_: str, data: Any) -> None:
+    created = arts.create(type=type_, data=data)
+    assert arts.read(created["id"]).json()["data"] == data
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+def test_non_finite_progress_is_refused_cleanly(seeded: Api, token: bytes) -> None:
+    before = seeded.snapshot()
+    body = b'{"key": "k", "type": "progress", "data": ' + token + b"}"
+    r = seeded.post("/artifacts/", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["exception_detail"]
+    assert err["loc"] == ["body", "data"]
+    assert seeded.snapshot() == before
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"[1, -Infinity]", b'{"x": NaN}'])
+def test_non_standard_json_numbers_in_data_are_refused(seeded: Api, token: bytes) -> None:
+    # They are not JSON: storing them would give back something other than what was sent.
+    before = seeded.snapshot()
+    body = b'{"key": "k", "type": "custom", "data": ' + token + b"}"
+    r = seeded.post("/artifacts/", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["exception_detail"]
+    assert err["loc"] == ["body", "data"]
+    assert seeded.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"key": "a",', b"not json", b"{'key': 'a'}", b"", b'{"key": "a"} trailing'],
+)
+def test_malformed_json(seeded: Api, raw: bytes) -> None:
+    before = seeded.snapshot()
+    r = seeded.post("/artifacts/", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert out["exception_message"] == "Invalid request received."
+    assert out["exception_detail"][0]["loc"][0] == "body"
+    assert seeded.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "body,loc,err_type",
+    [
+        ({"description": 5}, ["body", "description"], "string_type"),
+        ({"type": ["markdown"]}, ["body", "type"], "string_type"),
+        ({"metadata_": {"a": 1}}, ["body", "metadata_", "a"], "string_type"),
+        ({"metadata_": ["a"]}, ["body", "metadata_"], "dict_type"),
+        ({"flow_run_id": "not-a-uuid"}, ["body", "flow_run_id"], "uuid_parsing"),
+        ({"task_run_id": 12}, ["body", "task_run_id"], "uuid_type"),
+        ({"id": "nope"}, ["body", "id"], "uuid_parsing"),
+        ({"created": "2026-01-01T00:00:00Z"}, ["body", "created"], "extra_forbidden"),
+        ({"latest_id": str(uuid.uuid4())}, ["body", "latest_id"], "extra_forbidden"),
+        ({"metadata": {"a": "b"}}, ["body", "metadata"], "extra_forbidden"),
+        ({"key": "k", "colour": "red"}, ["body", "colour"], "extra_forbidden"),
+    ],
+)
+def test_wrong_field_types_and_extra_fields(
+    seeded: Api, body: dict[str, Any], loc: list[Any], err_type: str
+) -> None:
+    _refused(seeded, body, loc, err_type)
+
+
+def test_body_that_is_not_an_object(seeded: Api) -> None:
+    _refused(seeded, [{"key": "k"}], ["body"], "model_attributes_type")
+
+
+# -- PATCH --------------------------------------------------------------------------
+
+
+def _target(api: Api) -> str:
+    (row,) = api.filter()
+    target: str = row["id"]
+    return target
+
+
+def test_patch_without_a_body_is_422(seeded: Api) -> None:
+    before = seeded.snapshot()
+    r = seeded.patch(f"/artifacts/{_target(seeded)}")
+    assert r.status_code == 422
+    (err,) = r.json()["exception_detail"]
+    assert err["loc"] == ["body"] and err["type"] == "missing"
+    assert seeded.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "body,loc,err_type",
+    [
+        ({"key": "other"}, ["body", "key"], "extra_forbidden"),
+        ({"type": "markdown"}, ["body", "type"], "extra_forbidden"),
+        ({"flow_run_id": str(uuid.uuid4())}, ["body", "flow_run_id"], "extra_forbidden"),
+        ({"description": 3}, ["body", "description"], "string_type"),
+        ({"metadata_": {"a": 2}}, ["body", "metadata_", "a"], "string_type"),
+    ],
+)
+def test_patch_bad_fields(seeded: Api, body: dict[str, Any], loc: list[Any], err_type: str) -> None:
+    before = seeded.snapshot()
+    r = seeded.patch(f"/artifacts/{_target(seeded)}", json=body)
+    assert r.status_code == 422
+    errs = r.json()["exception_detail"]
+    assert [(e["loc"], e["type"]) for e in errs] == [(loc, err_type)]
+    assert r.json()["request_body"] == body
+    assert seeded.snapshot() == before
+
+
+@pytest.mark.parametrize("data", ["fifty", 150.0, -1, [1], {"p": 5}])
+def test_patch_data_of_the_wrong_shape_for_the_stored_type(seeded: Api, data: Any) -> None:
+    before = seeded.snapshot()
+    r = seeded.patch(f"/artifacts/{_target(seeded)}", json={"data": data, "description": "x"})
+    assert r.status_code == 422, r.text
+    out = r.json()
+    assert out["exception_message"] == "Invalid request received."
+    (err,) = out["exception_detail"]
+    assert err["loc"] == ["body", "data"] and "progress" in err["msg"]
+    assert err["input"] == data
+    assert out["request_body"] == {"data": data, "description": "x"}
+    assert seeded.snapshot() == before
+
+
+def test_patch_data_for_each_known_type(arts: Api) -> None:
+    table = arts.create(type="table", data="[[1]]")
+    assert arts.patch(f"/artifacts/{table['id']}", json={"data": "[1]"}).status_code == 422
+    assert arts.patch(f"/artifacts/{table['id']}", json={"data": "[[2]]"}).status_code == 204
+    md = arts.create(type="markdown", data="x")
+    assert arts.patch(f"/artifacts/{md['id']}", json={"data": 1}).status_code == 422
+    assert arts.patch(f"/artifacts/{md['id']}", json={"data": None}).status_code == 204
+    other = arts.create(type="custom", data=1)
+    assert arts.patch(f"/artifacts/{other['id']}", json={"data": [1, 2.0]}).status_code == 204
+    assert arts.read(other["id"]).json()["data"] == [1, 2.0]
+
+
+def test_patch_non_finite_data_is_refused(seeded: Api) -> None:
+    before = seeded.snapshot()
+    r = seeded.patch(
+        f"/artifacts/{_target(seeded)}",
+        content=b'{"data": NaN}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["exception_detail"][0]["loc"] == ["body", "data"]
+    assert seeded.snapshot() == before
+
+
+def test_unknown_ids_are_404_and_change_nothing(seeded: Api) -> None:
+    before = seeded.snapshot()
+    unknown = str(uuid.uuid4())
+    for r in (
+        seeded.read(unknown),
+        seeded.patch(f"/artifacts/{unknown}", json={"data": 1}),
+        seeded.delete(f"/artifacts/{unknown}"),
+        seeded.latest("unknown-key"),
+    ):
+        assert r.status_code == 404
+        assert r.json() == {"detail": "Artifact not found."}
+    for r in (
+        seeded.get("/artifacts/123"),
+        seeded.patch("/artifacts/123", json={}),
+        seeded.delete("/artifacts/123"),
+        seeded.get(f"/artifacts/{unknown.upper()}x"),
+    ):
+        assert r.status_code == 404
+        assert r.json() == {"detail": "Not Found"}
+    assert seeded.snapshot() == before
