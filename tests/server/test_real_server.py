@@ -92,12 +92,6 @@ def test_sigterm_stops_the_server_and_the_data_survives(tmp_path: Path) -> None:
         assert latest.json()["id"] == r.json()["id"] and latest.json()["data"] == "durable"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="uvicorn re-raises the captured SIGTERM after its graceful shutdown, so the "
-    "process dies of the signal (exit -15) unless `runfolio server start` (cli/server.py) "
-    "handles it; remove this marker once it does",
-)
 def test_sigterm_exits_with_code_zero(tmp_path: Path) -> None:
     with running_server(tmp_path / "home") as proc:
         proc.process.send_signal(signal.SIGTERM)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from types import FrameType
+
 import typer
 
 from runfolio.errors import SettingsError
@@ -39,5 +42,19 @@ def start(
     typer.echo(f"runfolio server on {url}  (API {url}/api, docs {url}/api/docs)")
     typer.echo(f"database: {settings.resolved_database_url()}")
     typer.echo("Press Ctrl-C to stop.")
-    uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal;
+    # these handlers turn that into an ordinary return, so the exit code is 0.
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level=log_level, access_log=False)
+    except (_Stopped, KeyboardInterrupt):
+        pass
     typer.echo("runfolio server stopped.")
+
+
+class _Stopped(Exception):
+    """Raised by the SIGTERM handler once the server has shut down."""
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped

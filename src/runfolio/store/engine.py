@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from runfolio.store.migrations import HEAD_REVISION, upgrade_to_head
+from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -76,7 +76,10 @@ def open_engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = _create(url)
-            if _current_revision(engine) != HEAD_REVISION:
+            revision = _current_revision(engine)
+            if revision is None and create_fresh(engine):
+                pass  # a new database, created at the head revision
+            elif revision != HEAD_REVISION:
                 upgrade_to_head(engine)
             _engines[url] = engine
         return engine

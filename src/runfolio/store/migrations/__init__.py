@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
 
 # Checked against the scripts by a test, so opening an up-to-date database
 # costs one query and never loads Alembic.
@@ -28,3 +28,44 @@ def upgrade_to_head(engine: Engine) -> None:
     from alembic import command
 
     command.upgrade(alembic_config(engine), "head")
+
+
+# Alembic's own bookkeeping table, as Alembic creates it.
+_alembic_version = Table(
+    "alembic_version",
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+)
+
+
+def create_fresh(engine: Engine) -> bool:
+    """On an empty database, create the tables from their definitions and record the
+    head revision, without loading Alembic (it is what running every migration
+    produces: a test compares the two). Returns False if the database is not empty.
+    """
+    from runfolio.schemas.common import utcnow
+    from runfolio.store.tables import (
+        DEFAULT_ACCOUNT,
+        DEFAULT_WORKSPACE,
+        DEFAULT_WORKSPACE_ID,
+        metadata,
+        workspaces,
+    )
+
+    with engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
+        if inspect(conn).get_table_names():
+            return False
+        metadata.create_all(conn)
+        _alembic_version.create(conn)
+        conn.execute(_alembic_version.insert(), {"version_num": HEAD_REVISION})
+        conn.execute(
+            workspaces.insert(),
+            {
+                "id": DEFAULT_WORKSPACE_ID,
+                "account": DEFAULT_ACCOUNT,
+                "name": DEFAULT_WORKSPACE,
+                "created": utcnow(),
+            },
+        )
+    return True
