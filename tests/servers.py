@@ -47,7 +47,8 @@ def running_server(home: Path, extra_env: dict[str, str] | None = None) -> Itera
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{process.stdout.read() if process.stdout else ''}")
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(f"server exited early:\n{output}")
             try:
                 if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
                     break

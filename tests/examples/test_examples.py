@@ -24,7 +24,9 @@ def run_example(name: str) -> dict[str, object]:
 
 
 def versions(client: RunfolioClient, key: str) -> list:
-    body = ArtifactFilterBody(artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort="CREATED_DESC")
+    body = ArtifactFilterBody(
+        artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort="CREATED_DESC"
+    )
     return client.filter_artifacts(body)
 
 
@@ -53,7 +55,9 @@ def test_link_examples(client: RunfolioClient) -> None:
     assert link.flow_run_id is not None and link.task_run_id is None
 
 
-def test_progress_example_updates_one_row(client: RunfolioClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_progress_example_updates_one_row(
+    client: RunfolioClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import time
 
     monkeypatch.setattr(time, "sleep", lambda _s: None)  # the example sleeps 2 s per batch
@@ -86,7 +90,9 @@ def test_table_example_outside_a_flow(client: RunfolioClient) -> None:
     assert table.flow_run_id is None and table.task_run_id is None
 
 
-def test_image_example_returns_the_url(client: RunfolioClient, capsys: pytest.CaptureFixture[str]) -> None:
+def test_image_example_returns_the_url(
+    client: RunfolioClient, capsys: pytest.CaptureFixture[str]
+) -> None:
     run_example("image_artifact.py")
     (image,) = versions(client, "gif")
     assert image.type == "image" and image.description == "A gif."

@@ -58,7 +58,11 @@ def test_flow_runs_sub_filter(world: dict[str, Any]) -> None:
     nightly, adhoc, weekly = world["runs"]
     assert _versions(world, flow_runs={"id": {"any_": [nightly["id"]]}}) == {"n_flow", "n_task"}
     assert _versions(world, flow_runs={"name": {"like_": "etl"}}) == {"n_flow", "n_task", "a_flow"}
-    assert _versions(world, flow_runs={"tags": {"all_": ["prod"]}}) == {"n_flow", "n_task", "w_task"}
+    assert _versions(world, flow_runs={"tags": {"all_": ["prod"]}}) == {
+        "n_flow",
+        "n_task",
+        "w_task",
+    }
     assert _versions(world, flow_runs={"state": {"type": {"any_": ["FAILED"]}}}) == {"a_flow"}
     assert _versions(world, flow_runs={"state": {"type": {"any_": ["PENDING"]}}}) == {"w_task"}
     assert _versions(world, flow_runs={"state": {"name": {"any_": ["Completed"]}}}) == {

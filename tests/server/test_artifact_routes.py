@@ -6,43 +6,59 @@ import uuid
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.server.conftest import (
     ARTIFACT_FIELDS,
     COLLECTION_FIELDS,
+    DEFAULT_BASE,
     TIMESTAMP,
+    WORKSPACE_BASE,
     Api,
     Float,
     typed,
     typed_json,
 )
 
-# Every create body the contract shows (§2.1, §2.2), as the SDK sends it.
-_SDK = {"flow_run_id": None, "task_run_id": None}
+
+def _sdk(
+    key: str | None, type_: str | None, data: Any, description: str | None = None
+) -> dict[str, Any]:
+    """A create body as the SDK sends it: exactly these six keys, nulls included."""
+    return {
+        "key": key,
+        "type": type_,
+        "description": description,
+        "data": data,
+        "flow_run_id": None,
+        "task_run_id": None,
+    }
+
+
+# Every create body the contract shows (§2.1, §2.2, §5.1).
 CONTRACT_BODIES: list[dict[str, Any]] = [
-    # markdown (§5.1 shows this exact body)
-    {"key": "top-md", "type": "markdown", "description": "desc here", "data": "# Hello", **_SDK},
+    _sdk("top-md", "markdown", "# Hello", "desc here"),
     # links
-    {"key": None, "type": "markdown", "description": None, "data": "[Example](https://example.com/x)", **_SDK},  # noqa: E501
-    {"key": None, "type": "markdown", "description": None, "data": "[https://example.com/y](https://example.com/y)", **_SDK},  # noqa: E501
+    _sdk(None, "markdown", "[Example](https://example.com/x)"),
+    _sdk(None, "markdown", "[https://example.com/y](https://example.com/y)"),
     # tables: JSON strings, one with the non-standard Infinity token
-    {"key": "tbl", "type": "table", "description": None, "data": '[{"a": 1, "b": null}, {"a": 2, "c": "z"}]', **_SDK},  # noqa: E501
-    {"key": "tbl", "type": "table", "description": None, "data": '{"a": [1, 2], "b": [null, 3.5]}', **_SDK},  # noqa: E501
-    {"key": "tbl", "type": "table", "description": None, "data": '[[1, "x", null], [2, "y", null]]', **_SDK},  # noqa: E501
-    {"key": "tbl", "type": "table", "description": None, "data": '[{"n": {"deep": null}, "inf": Infinity}]', **_SDK},  # noqa: E501
+    _sdk("tbl", "table", '[{"a": 1, "b": null}, {"a": 2, "c": "z"}]'),
+    _sdk("tbl", "table", '{"a": [1, 2], "b": [null, 3.5]}'),
+    _sdk("tbl", "table", '[[1, "x", null], [2, "y", null]]'),
+    _sdk("tbl", "table", '[{"n": {"deep": null}, "inf": Infinity}]'),
     # progress: whole-number floats stay floats
-    {"key": "prog", "type": "progress", "description": None, "data": 100.0, **_SDK},
-    {"key": "prog", "type": "progress", "description": None, "data": 42.5, **_SDK},
-    {"key": "prog", "type": "progress", "description": None, "data": 7.0, **_SDK},
-    {"key": "prog", "type": "progress", "description": None, "data": 0.0, **_SDK},
-    {"key": "prog", "type": "progress", "description": None, "data": 42, **_SDK},
+    _sdk("prog", "progress", 100.0),
+    _sdk("prog", "progress", 42.5),
+    _sdk("prog", "progress", 7.0),
+    _sdk("prog", "progress", 0.0),
+    _sdk("prog", "progress", 42),
     # image
-    {"key": "img", "type": "image", "description": "a cat", "data": "https://example.com/cat.png", **_SDK},  # noqa: E501
+    _sdk("img", "image", "https://example.com/cat.png", "a cat"),
     # generic Artifact(...).create(): data JSON-encoded into a string
-    {"key": "generic", "type": None, "description": None, "data": '{"x": [1, 2]}', **_SDK},
-    {"key": "generic", "type": None, "description": None, "data": '"q"', **_SDK},
-    {"key": "generic", "type": None, "description": None, "data": "1", **_SDK},
-    {"key": "generic", "type": None, "description": None, "data": "null", **_SDK},
+    _sdk("generic", None, '{"x": [1, 2]}'),
+    _sdk("generic", None, '"q"'),
+    _sdk("generic", None, "1"),
+    _sdk("generic", None, "null"),
     # raw JSON values over REST: nested floats keep their form
     {"key": "raw", "type": "custom", "data": [1, "two", 3.0]},
     {"key": "raw", "type": None, "data": {"x": {"y": [1.0, 2.50, -0.0, 1e20]}, "z": "ü ✓"}},
@@ -58,7 +74,12 @@ def _ids(body: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("body", CONTRACT_BODIES, ids=[_ids(b) for b in CONTRACT_BODIES])
-def test_contract_bodies_round_trip_exactly(either: Api, body: dict[str, Any]) -> None:
+def test_contract_bodies_round_trip_exactly(api: TestClient, body: dict[str, Any]) -> None:
+    for base in (DEFAULT_BASE, WORKSPACE_BASE):
+        _round_trip(Api(api, base), body)
+
+
+def _round_trip(either: Api, body: dict[str, Any]) -> None:
     r = either.post("/artifacts/", json=body)
     assert r.status_code == 201, r.text
     created = typed_json(r.text)
@@ -243,3 +264,25 @@ def test_cli_ls_body_works(arts: Api) -> None:
     }
     rows = arts.post("/artifacts/latest/filter", json=body).json()
     assert [r["key"] for r in rows] == ["a", "b"]
+
+
+def test_cli_inspect_and_delete_bodies_work(arts: Api) -> None:
+    made = [arts.create(key="k", data=str(i)) for i in range(3)]
+    arts.create(key="other")
+    inspect = {
+        "artifacts": {"key": {"any_": ["k"]}},
+        "flow_runs": None,
+        "task_runs": None,
+        "limit": 10,
+        "offset": 0,
+        "sort": "UPDATED_DESC",
+    }
+    rows = arts.post("/artifacts/filter", json=inspect).json()
+    assert [r["id"] for r in rows] == [m["id"] for m in reversed(made)]
+    delete = {**inspect, "limit": None, "sort": None}
+    rows = arts.post("/artifacts/filter", json=delete).json()
+    assert sorted(r["id"] for r in rows) == sorted(m["id"] for m in made)
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)  # ID_DESC
+    for row in rows:
+        assert arts.delete(f"/artifacts/{row['id']}").status_code == 204
+    assert arts.latest("k").status_code == 404 and arts.count() == 1

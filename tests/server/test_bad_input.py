@@ -13,10 +13,14 @@ KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashe
 
 
 @pytest.fixture
-def seeded(either: Api) -> Api:
-    """A workspace holding a version and a key, so 'nothing changed' is a real check."""
-    either.create(key="k", type="progress", data=10.0, description="before")
-    return either
+def seeded(arts: Api) -> Api:
+    """A workspace holding a version and a key, so 'nothing changed' is a real check.
+
+    Validation happens before a workspace is addressed; `test_named_workspace_refuses_alike`
+    checks the named-workspace routes answer the same.
+    """
+    arts.create(key="k", type="progress", data=10.0, description="before")
+    return arts
 
 
 def _refused(api: Api, body: Any, loc: list[Any], err_type: str | None = None) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def test_key_of_the_wrong_type(seeded: Api) -> None:
         ("table", '"a string"'),
         ("table", "[1, 2, 3]"),
         ("table", '{"a": 1}'),
-        ("table", "[[1], {\"a\": 1}]"),
+        ("table", '[[1], {"a": 1}]'),
         ("table", 7),
         ("table", [1, 2]),
         ("table", {"col": 1}),
@@ -266,3 +270,64 @@ def test_unknown_ids_are_404_and_change_nothing(seeded: Api) -> None:
         assert r.status_code == 404
         assert r.json() == {"detail": "Not Found"}
     assert seeded.snapshot() == before
+
+
+def test_named_workspace_refuses_alike(ws: Api) -> None:
+    target = ws.create(key="k", type="progress", data=10.0)
+    before = ws.snapshot()
+    for body, loc in (
+        ({"key": "Bad"}, ["body", "key"]),
+        ({"type": "progress", "data": 101}, ["body", "data"]),
+        ({"type": "table", "data": "[1]"}, ["body", "data"]),
+        ({"extra": 1}, ["body", "extra"]),
+    ):
+        r = ws.post("/artifacts/", json=body)
+        assert r.status_code == 422
+        assert r.json()["exception_detail"][0]["loc"] == loc
+        assert r.json()["request_body"] == body
+    r = ws.patch(f"/artifacts/{target['id']}", json={"data": "x"})
+    assert r.status_code == 422 and r.json()["exception_detail"][0]["loc"] == ["body", "data"]
+    assert ws.patch(f"/artifacts/{target['id']}").status_code == 422
+    raw = ws.post("/artifacts/", content=b"{", headers={"content-type": "application/json"})
+    assert raw.status_code == 422
+    assert ws.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "raw,loc",
+    [
+        (b'{"key": "k", "data": "\\ud800"}', ["body", "data"]),
+        (b'{"key": "k", "description": "x\\udfffy"}', ["body", "description"]),
+        (b'{"key": "k", "metadata_": {"a": "\\ud800"}}', ["body", "metadata_", "a"]),
+        (b'{"key": "k", "data": {"ok": [1, {"\\ud800": 1}]}}', ["body", "data", "ok", 1, "\ud800"]),
+        (b'{"key": "k", "type": "\\udc00"}', ["body", "type"]),
+    ],
+)
+def test_lone_surrogates_are_refused(seeded: Api, raw: bytes, loc: list[Any]) -> None:
+    # Valid JSON escapes, but not Unicode text: the database cannot store them.
+    before = seeded.snapshot()
+    r = seeded.post("/artifacts/", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    (err,) = r.json()["exception_detail"]
+    assert err["type"] == "string_unicode"
+    assert err["loc"] == [
+        part.replace("\ud800", "\ufffd") if isinstance(part, str) else part for part in loc
+    ]
+    assert r.json()["exception_message"] == "Invalid request received."
+    assert seeded.snapshot() == before
+
+
+def test_lone_surrogates_elsewhere_are_refused_too(seeded: Api) -> None:
+    raw = b'{"name": "flow-\\ud800"}'
+    r = seeded.post("/flows/", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["exception_detail"][0]["loc"] == ["body", "name"]
+    assert seeded.post("/flows/filter").json() == []
+    created = seeded.filter()[0]
+    r = seeded.patch(
+        f"/artifacts/{created['id']}",
+        content=b'{"description": "\\ud800"}',
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert seeded.read(created["id"]).json() == created

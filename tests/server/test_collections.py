@@ -173,7 +173,9 @@ def test_a_retry_does_not_move_the_latest_back(either: Api) -> None:
 
 def test_same_id_different_content_is_409_and_changes_nothing(either: Api) -> None:
     chosen = str(uuid.uuid4())
-    assert either.post("/artifacts/", json={"id": chosen, "key": "k", "data": "a"}).status_code == 201
+    assert (
+        either.post("/artifacts/", json={"id": chosen, "key": "k", "data": "a"}).status_code == 201
+    )
     before = either.snapshot()
     for changed in (
         {"key": "k", "data": "b"},
@@ -195,3 +197,15 @@ def test_a_patched_artifact_retried_with_its_original_content_is_a_conflict(eith
     either.patch(f"/artifacts/{chosen}", json={"data": 2.0})
     assert either.post("/artifacts/", json=body).status_code == 409
     assert either.read(chosen).json()["data"] == 2.0
+
+
+def test_a_retry_must_match_exactly_not_just_compare_equal(either: Api) -> None:
+    chosen = str(uuid.uuid4())
+    body = {"id": chosen, "key": "k", "data": {"n": 1, "m": [1.5]}}
+    assert either.post("/artifacts/", json=body).status_code == 201
+    for data in ({"n": True, "m": [1.5]}, {"n": 1.0, "m": [1.5]}, {"m": [1.5], "n": 1}):
+        r = either.post("/artifacts/", json={**body, "data": data})
+        assert r.status_code == 409, data
+    assert either.post("/artifacts/", json=body).status_code == 200
+    assert either.read(chosen).json()["data"] == {"n": 1, "m": [1.5]}
+    assert list(either.read(chosen).json()["data"]) == ["n", "m"]

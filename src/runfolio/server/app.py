@@ -6,9 +6,10 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from runfolio._version import __version__
-from runfolio.server.api import admin, artifacts, logs, runs
+from runfolio.server.api import admin, artifacts, events, logs, runs
 from runfolio.server.errors import install_error_handlers
 from runfolio.server.middleware import RequestGuard
+from runfolio.server.ui import mount_ui
 from runfolio.settings import Settings, load_settings
 from runfolio.store.engine import open_engine
 
@@ -16,18 +17,16 @@ API_PREFIX = "/api"
 WORKSPACE_PREFIX = "/api/accounts/{account_id}/workspaces/{workspace_id}"
 
 
-def _api_router() -> APIRouter:
-    api = APIRouter()
-    for router in (
+def _api_routers() -> tuple[APIRouter, ...]:
+    return (
         artifacts.router,
         runs.flows_router,
         runs.flow_runs_router,
         runs.task_runs_router,
         logs.router,
         admin.router,
-    ):
-        api.include_router(router)
-    return api
+        events.router,
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -45,8 +44,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = open_engine(settings.resolved_database_url())
     app.state.workspace_ids = {}
     install_error_handlers(app)
-    api = _api_router()
-    app.include_router(api, prefix=API_PREFIX)
-    app.include_router(api, prefix=WORKSPACE_PREFIX, include_in_schema=False)
+    # Each router is included directly (not through a parent router): FastAPI
+    # walks nested routers on every request.
+    for router in _api_routers():
+        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=WORKSPACE_PREFIX, include_in_schema=False)
+    mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,15 +20,50 @@ log = logging.getLogger("runfolio.server")
 
 
 def _jsonable(value: Any) -> Any:
-    """Replace non-finite floats (which JSON cannot carry) by their JSON-ish token text,
-    so an error about a `NaN` input can itself be rendered."""
+    """Make an error body renderable whatever the input held: non-finite floats (which
+    JSON cannot carry) become their token text, lone surrogates (which UTF-8 cannot
+    carry) become U+FFFD."""
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str):
+        return value if value.isascii() or _encodable(value) else _replace_surrogates(value)
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {_jsonable(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(text: str) -> str:
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _unencodable_at(value: Any, loc: list[str | int]) -> tuple[list[str | int], str] | None:
+    """Where in a parsed body the first string that is not valid Unicode sits."""
+    if isinstance(value, str):
+        return None if value.isascii() or _encodable(value) else (loc, value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unencodable_at(key, [*loc, key]) or _unencodable_at(item, [*loc, key])
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _unencodable_at(item, [*loc, index])
+            if found:
+                return found
+    return None
 
 
 def detail(status_code: int, message: str) -> JSONResponse:
@@ -85,6 +121,23 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONRespon
     return validation_error(errors, body)
 
 
+async def _on_unencodable(request: Request, exc: Exception) -> JSONResponse:
+    """A string with a lone surrogate (`"\\ud800"` is valid JSON but not Unicode text)
+    reached the database, which refused it; the transaction was rolled back."""
+    body = await _request_body(request)
+    found = _unencodable_at(body, ["body"])
+    if found is None:  # not the request's fault
+        return await _on_unhandled(request, exc)
+    loc, value = found
+    error = {
+        "type": "string_unicode",
+        "loc": loc,
+        "msg": "Input should be a valid string: it holds a lone surrogate, not Unicode text",
+        "input": value,
+    }
+    return validation_error([error], body)
+
+
 async def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
     return detail(404, str(exc))
 
@@ -125,6 +178,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Conflict, _on_conflict)
     app.add_exception_handler(Invalid, _on_invalid)
     app.add_exception_handler(IntegrityError, _on_integrity)
+    app.add_exception_handler(UnicodeEncodeError, _on_unencodable)
     app.add_exception_handler(OperationalError, _on_operational)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unhandled)

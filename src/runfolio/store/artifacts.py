@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import json
 import math
 import uuid
 from typing import Any
@@ -103,9 +104,20 @@ def _to_collection(row: Row[Any]) -> ArtifactCollection:
 
 
 def _same_content(row: Any, action: ArtifactCreate) -> bool:
+    """Whether a stored version holds exactly what `action` would store.
+
+    JSON values compare by their encoding: `1`, `1.0` and `true` are equal in Python
+    but are different content on the wire.
+    """
     return row.key == action.key and all(
-        getattr(row, name) == getattr(action, name) for name in _MIRRORED
+        _encoded(getattr(row, name)) == _encoded(getattr(action, name)) for name in _MIRRORED
     )
+
+
+def _encoded(value: Any) -> Any:
+    if isinstance(value, uuid.UUID) or value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
 
 
 # Static statements of the create path: compiled once, values bound per call.

@@ -116,12 +116,22 @@ def _state_from_row(m: Any) -> State | None:
     )
 
 
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A client's timestamp in UTC; one without an offset is taken as UTC already
+    (stored times are aware, and naive and aware times cannot be compared)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
 def _state_values(
     current: Any, state: StateCreate, now: dt.datetime, details: dict[str, Any]
 ) -> tuple[dict[str, Any], uuid.UUID]:
     """Column values that follow from entering `state` (times, run count)."""
     state_id = new_id()
-    timestamp = state.timestamp or now
+    timestamp = _utc(state.timestamp) or now
     values: dict[str, Any] = {
         "state_id": state_id,
         "state_type": state.type.value,

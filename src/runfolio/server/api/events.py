@@ -1,0 +1,266 @@
+"""WS `/events/in`: the events stream a run engine sends while it runs.
+
+Protocol (as the client speaks it): the client offers subprotocol `prefect`,
+pings, sends `{"type": "auth", "token": <str | null>}` and expects
+`{"type": "auth_success"}`; then every text frame is one event:
+`{"occurred", "event", "resource": {label: str}, "related": [{label: str}],
+"payload": {...}, "id", "follows"}`. The server sends nothing more.
+
+`prefect.task-run.<State>` events are how task runs are reported (the engine
+makes no REST call for them): each becomes a task run row and a state in its
+history (`runfolio.store.events`). The resource is
+`prefect.task-run.<id>` with labels `prefect.state-type`, `prefect.state-name`,
+`prefect.state-message`, `prefect.state-timestamp`; the flow run is the related
+resource with role `flow-run`; the payload holds `validated_state`
+(`type, name, message, state_details, data`) and `task_run` (`name, task_key,
+dynamic_key, tags, labels, task_inputs, empirical_policy, run_count,
+flow_run_run_count, expected_start_time, start_time, end_time, total_run_time`,
+absent fields omitted). Every other event (artifact created/updated, flow-run
+heartbeats, ...) is accepted and dropped: artifacts arrive through their own routes.
+
+The auth token is accepted and not checked (authentication comes later).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
+
+from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
+from runfolio.store import workspaces
+from runfolio.store.engine import write
+from runfolio.store.events import TaskRunReport, record_task_run_event
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+
+log = logging.getLogger("runfolio.server.events")
+
+router = APIRouter(tags=["events"])
+
+SUBPROTOCOL = "prefect"
+TASK_RUN_EVENT = "prefect.task-run."
+TASK_RUN_RESOURCE = "prefect.task-run."
+FLOW_RUN_RESOURCE = "prefect.flow-run."
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Event(_Lenient):
+    occurred: dt.datetime
+    event: str
+    resource: dict[str, str]
+    related: list[dict[str, str]] = Field(default_factory=list)
+    payload: dict[str, Any] = Field(default_factory=dict)
+    id: uuid.UUID
+    follows: uuid.UUID | None = None
+
+
+class _ReportedState(_Lenient):
+    type: StateType
+    name: str | None = None
+    message: str | None = None
+    state_details: dict[str, Any] = Field(default_factory=dict)
+    data: Any = None
+
+
+class _ReportedTaskRun(_Lenient):
+    name: str | None = None
+    task_key: str | None = None
+    dynamic_key: str | None = None
+    cache_key: str | None = None
+    task_version: str | None = None
+    empirical_policy: dict[str, Any] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    labels: dict[str, Any] = Field(default_factory=dict)
+    task_inputs: dict[str, Any] = Field(default_factory=dict)
+    run_count: int | None = None
+    flow_run_run_count: int | None = None
+    expected_start_time: dt.datetime | None = None
+    start_time: dt.datetime | None = None
+    end_time: dt.datetime | None = None
+    total_run_time: float | None = None
+
+
+def _resource_uuid(resource_id: str | None, prefix: str) -> uuid.UUID | None:
+    if not resource_id or not resource_id.startswith(prefix):
+        return None
+    try:
+        return uuid.UUID(resource_id[len(prefix) :])
+    except ValueError:
+        return None
+
+
+def _related_flow_run(event: Event) -> uuid.UUID | None:
+    for related in event.related:
+        if related.get("prefect.resource.role") == "flow-run":
+            return _resource_uuid(related.get("prefect.resource.id"), FLOW_RUN_RESOURCE)
+    return None
+
+
+def _reported_state(event: Event) -> StateCreate:
+    """The state the task run entered: the payload's `validated_state`, else the labels."""
+    labels = event.resource
+    raw = event.payload.get("validated_state")
+    if isinstance(raw, dict):
+        state = _ReportedState.model_validate(raw)
+    else:
+        state = _ReportedState.model_validate(
+            {
+                "type": labels.get("prefect.state-type"),
+                "name": labels.get("prefect.state-name"),
+                "message": labels.get("prefect.state-message"),
+            }
+        )
+    timestamp: dt.datetime = event.occurred
+    label_time = labels.get("prefect.state-timestamp")
+    if label_time:
+        try:
+            timestamp = dt.datetime.fromisoformat(label_time)
+        except ValueError:
+            pass
+    return StateCreate(
+        type=state.type,
+        name=state.name,
+        message=state.message or None,
+        state_details=state.state_details,
+        data=state.data,
+        timestamp=timestamp,
+    )
+
+
+def task_run_report(event: Event) -> TaskRunReport | None:
+    """The task run and state a `prefect.task-run.*` event reports, or None for other events.
+
+    Raises `ValidationError` when a task-run event lacks what a task run needs.
+    """
+    if not event.event.startswith(TASK_RUN_EVENT):
+        return None
+    run_id = _resource_uuid(event.resource.get("prefect.resource.id"), TASK_RUN_RESOURCE)
+    if run_id is None:
+        return None
+    raw = event.payload.get("task_run")
+    reported = _ReportedTaskRun.model_validate(raw if isinstance(raw, dict) else {})
+    name = reported.name or event.resource.get("prefect.resource.name")
+    task_run = TaskRunCreate(
+        id=run_id,
+        name=name,
+        flow_run_id=_related_flow_run(event),
+        task_key=reported.task_key or name or str(run_id),
+        dynamic_key=reported.dynamic_key or "0",
+        cache_key=reported.cache_key,
+        task_version=reported.task_version,
+        empirical_policy=reported.empirical_policy,
+        tags=reported.tags,
+        labels=reported.labels,
+        task_inputs=reported.task_inputs,
+        state=_reported_state(event),
+    )
+    return TaskRunReport(
+        event_id=event.id,
+        task_run=task_run,
+        run_count=reported.run_count,
+        flow_run_run_count=reported.flow_run_run_count,
+        expected_start_time=reported.expected_start_time,
+        start_time=reported.start_time,
+        end_time=reported.end_time,
+        total_run_time=reported.total_run_time,
+    )
+
+
+def _workspace_id(websocket: WebSocket) -> uuid.UUID:
+    """The workspace the URL addresses, as for every other route (`server.deps`)."""
+    account = websocket.path_params.get("account_id")
+    name = websocket.path_params.get("workspace_id")
+    if account is None or name is None:
+        return DEFAULT_WORKSPACE_ID
+    cache: dict[tuple[str, str], uuid.UUID] = websocket.app.state.workspace_ids
+    found = cache.get((account, name))
+    if found is None:
+        with write(websocket.app.state.engine) as conn:
+            found = workspaces.resolve(conn, account, name)
+        cache[(account, name)] = found
+    return found
+
+
+def _record(engine: Engine, workspace_id: uuid.UUID, report: TaskRunReport) -> None:
+    with write(engine) as conn:
+        record_task_run_event(conn, workspace_id, report)
+
+
+async def _next_text(websocket: WebSocket) -> str | None:
+    """The next text (or UTF-8 binary) frame; None once the client has gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    if message.get("text") is not None:
+        return str(message["text"])
+    return bytes(message.get("bytes") or b"").decode("utf-8", "replace")
+
+
+async def _authenticate(websocket: WebSocket) -> bool:
+    first = await _next_text(websocket)
+    if first is None:
+        return False
+    try:
+        message = json.loads(first)
+    except ValueError:
+        message = None
+    if not isinstance(message, dict) or message.get("type") != "auth":
+        await websocket.close(POLICY_VIOLATION, reason="Expected 'auth' message")
+        return False
+    await websocket.send_text(json.dumps({"type": "auth_success"}))
+    return True
+
+
+async def _handle(engine: Engine, workspace_id: uuid.UUID, frame: str) -> None:
+    try:
+        event = Event.model_validate_json(frame)
+        report = task_run_report(event)
+    except ValidationError as exc:
+        log.warning("dropped an event that is not valid: %s", exc.errors()[:3])
+        return
+    if report is None:
+        return
+    try:
+        await run_in_threadpool(_record, engine, workspace_id, report)
+    except IntegrityError:
+        # The same event, resent on another connection, was recorded in between.
+        log.debug("event %s was already recorded", event.id)
+
+
+@router.websocket("/events/in")
+async def events_in(websocket: WebSocket) -> None:
+    """Receive events; record the task runs they report."""
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    try:
+        if not await _authenticate(websocket):
+            return
+        engine: Engine = websocket.app.state.engine
+        workspace_id = await run_in_threadpool(_workspace_id, websocket)
+        while (frame := await _next_text(websocket)) is not None:
+            try:
+                await _handle(engine, workspace_id, frame)
+            except OperationalError:
+                # The database is unavailable: close so the client reconnects and
+                # resends the events it has no confirmation for.
+                log.warning("database unavailable; closing the events connection", exc_info=True)
+                await websocket.close(TRY_AGAIN_LATER, reason="Database unavailable")
+                return
+            except Exception:
+                log.exception("could not record an event; it is dropped")
+    except WebSocketDisconnect:
+        return

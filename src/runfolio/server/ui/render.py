@@ -1,0 +1,171 @@
+"""Turning artifact data into safe display values: one helper per artifact type.
+
+Nothing rendered is trusted. Markdown is rendered on the server and then
+sanitised (no script, no event handlers, no iframes, only http/https or
+relative URLs). Links and image sources go through `safe_url`. Tables live in
+`runfolio.server.ui.tables`. The templates in `templates/_renderers/` call these.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import nh3
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+Kind = Literal["markdown", "link", "table", "image", "progress", "json"]
+
+_md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+_BLOCK_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
+    "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
+    "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strong", "sub", "summary",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_INLINE_TAGS = {"a", "b", "code", "del", "em", "i", "s", "strong", "sub", "sup"}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "th": {"style", "colspan", "rowspan"},
+    "td": {"style", "colspan", "rowspan"},
+    "ol": {"start"},
+    "abbr": {"title"},
+}
+_SCHEMES = {"http", "https"}
+_ALIGN = re.compile(r"text-align:\s*(left|right|center)\s*;?")
+
+
+def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
+    if attribute in ("href", "src"):
+        return safe_url(value, relative=attribute == "href")
+    if attribute == "style":  # only the column alignment markdown tables write
+        match = _ALIGN.fullmatch(value.strip())
+        return f"text-align:{match.group(1)}" if match else None
+    return value
+
+
+_full = nh3.Cleaner(
+    tags=_BLOCK_TAGS,
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
+    attributes=_ATTRIBUTES,
+    attribute_filter=_attribute_filter,
+    url_schemes=_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+)
+_inline = nh3.Cleaner(
+    tags=_INLINE_TAGS,
+    clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
+    attributes={"a": {"href"}},
+    attribute_filter=_attribute_filter,
+    url_schemes=_SCHEMES,
+    link_rel="noopener noreferrer nofollow",
+)
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+
+
+def safe_url(url: Any, *, relative: bool = True) -> str | None:
+    """`url` if it is http(s) (or, when `relative`, a relative URL); else None.
+
+    URLs carrying whitespace or control characters are refused, since browsers
+    strip them and `java\\tscript:` would otherwise slip through.
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if not url or _CONTROL.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme:
+        return url if parts.scheme.lower() in _SCHEMES and parts.netloc else None
+    return url if relative else None
+
+
+def markdown(text: Any) -> Markup:
+    """Markdown rendered to sanitised HTML."""
+    if not isinstance(text, str) or not text:
+        return Markup("")
+    return Markup(_full.clean(_md.render(text)))
+
+
+def markdown_excerpt(text: str | None, limit: int = 240) -> Markup:
+    """The start of a description as one line of inline HTML (headings become plain text)."""
+    if not text:
+        return Markup("")
+    cut = text[:limit]
+    html = _inline.clean(_md.render(cut))
+    one_line = " ".join(html.split())
+    return Markup(one_line + ("…" if len(text) > limit else ""))
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    url: str
+    href: str | None  # None when the URL is not safe to make clickable
+
+
+# `[text](url)` as the SDK writes it (no escaping): neither part may contain "](".
+_LINK = re.compile(r"\[(?P<text>(?:(?!\]\().)*)\]\((?P<url>(?:(?!\]\()[^\n])*)\)", re.DOTALL)
+
+
+def parse_link(data: Any) -> Link | None:
+    """The link of a markdown artifact whose whole data is one `[text](url)`, else None."""
+    if not isinstance(data, str):
+        return None
+    match = _LINK.fullmatch(data.strip())
+    if match is None:
+        return None
+    url = match.group("url")
+    text = match.group("text") or url
+    return Link(text=text, url=url, href=safe_url(url))
+
+
+def image_src(data: Any) -> str | None:
+    """An image URL that may be shown (http or https only)."""
+    return safe_url(data, relative=False)
+
+
+def progress_value(data: Any) -> float | None:
+    """A progress artifact's value, clamped to [0, 100]; None when it is not a number."""
+    if isinstance(data, bool) or not isinstance(data, int | float) or math.isnan(data):
+        return None
+    return min(max(float(data), 0.0), 100.0)
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def pretty_json(data: Any) -> str:
+    """Data of unknown or generic artifacts, for a <pre> block."""
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return data
+        if isinstance(data, str):
+            return data
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def kind_of(type_: str | None, data: Any) -> Kind:
+    """Which renderer shows an artifact. A markdown artifact that is a single link is a link."""
+    if type_ == "markdown":
+        return "link" if parse_link(data) else "markdown"
+    if type_ in ("table", "image", "progress"):
+        return type_  # type: ignore[return-value]
+    return "json"

@@ -1,0 +1,461 @@
+"""Read-only queries behind the web UI's pages (and their JSON twins).
+
+The write paths and the protocol's filter routes live in `store.artifacts` and
+`store.runs`; this module only reads, and only what the pages show: the
+latest-version-per-key list, a key's versions, flow runs with their counts,
+the task runs, artifacts and progress values of one run.
+
+Lists select narrow rows: a description is cut to its first characters and
+`data` is read only when it is small (a table of megabytes never reaches the
+Artifacts page). Every query is scoped to one workspace and walks an index.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Connection, Text, and_, case, func, select, type_coerce
+
+from runfolio.errors import NotFound
+from runfolio.schemas.artifacts import Artifact
+from runfolio.schemas.filters import ArtifactCollectionFilter, KeyFilter, TypeFilter
+from runfolio.schemas.sorting import ArtifactSort
+from runfolio.store import filtering
+from runfolio.store.tables import artifact_collections, artifacts, flow_runs, flows, task_runs
+from runfolio.store.types import JSONText
+
+EXCERPT_CHARS = 400
+SMALL_DATA_CHARS = 4096
+LINK_TYPE = "link"  # not a stored type: a markdown artifact whose data is one `[text](url)`
+
+
+class RunLabel(BaseModel):
+    """Enough of a flow run to name and link it."""
+
+    id: uuid.UUID
+    name: str
+    flow_name: str
+    state_type: str | None
+    state_name: str | None
+
+
+class CollectionSummary(BaseModel):
+    """One row of the Artifacts page: the latest version of a key."""
+
+    key: str
+    latest_id: uuid.UUID
+    type: str | None
+    description: str | None  # the first EXCERPT_CHARS characters
+    data: Any = None  # only when small and of a type shown inline (markdown, progress, image)
+    created: dt.datetime
+    updated: dt.datetime
+    flow_run_id: uuid.UUID | None
+    task_run_id: uuid.UUID | None
+
+
+class VersionSummary(BaseModel):
+    """One entry of a key's versions timeline."""
+
+    id: uuid.UUID
+    created: dt.datetime
+    updated: dt.datetime
+    type: str | None
+    flow_run_id: uuid.UUID | None
+    task_run_id: uuid.UUID | None
+
+
+class RunSummary(BaseModel):
+    """A flow run with its flow's name and how many task runs and artifacts it has."""
+
+    id: uuid.UUID
+    name: str
+    flow_id: uuid.UUID
+    flow_name: str
+    state_type: str | None
+    state_name: str | None
+    state_message: str | None
+    created: dt.datetime
+    expected_start_time: dt.datetime | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    total_run_time: float
+    task_run_count: int
+    artifact_count: int
+
+
+class TaskRunSummary(BaseModel):
+    id: uuid.UUID
+    name: str
+    task_key: str
+    state_type: str | None
+    state_name: str | None
+    run_count: int
+    expected_start_time: dt.datetime | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+
+
+class ProgressValue(BaseModel):
+    """The current value of a progress artifact."""
+
+    artifact_id: uuid.UUID
+    flow_run_id: uuid.UUID | None
+    task_run_id: uuid.UUID | None
+    value: Any
+    created: dt.datetime
+    updated: dt.datetime
+
+
+# -- the Artifacts page ---------------------------------------------------------------
+
+
+def _collection_where(search: str | None, type_: str | None) -> list[ColumnElement[bool]]:
+    c = artifact_collections.c
+    stored_type = "markdown" if type_ == LINK_TYPE else type_
+    crit = ArtifactCollectionFilter(
+        key=KeyFilter(like_=search) if search else None,
+        type=TypeFilter(any_=[stored_type]) if stored_type else None,
+    )
+    where: list[ColumnElement[bool]] = []
+    clause = filtering.artifact_clauses(artifact_collections, crit)
+    if clause is not None:
+        where.append(clause)
+    if type_ == LINK_TYPE:
+        # The stored JSON text of a link is "[text](url)"; the UI confirms the shape.
+        where.append(type_coerce(c.data, Text).like('"[%](%)"'))
+    return where
+
+
+def search_collections(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    *,
+    search: str | None = None,
+    type_: str | None = None,
+    sort: ArtifactSort = ArtifactSort.UPDATED_DESC,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CollectionSummary]:
+    """Latest versions of the keys matching `search` (substring) and `type_`, one page.
+
+    The page's ids are chosen first from the index alone, then only those rows are
+    read (a deep OFFSET then skips index entries, not whole rows).
+    """
+    c = artifact_collections.c
+    order = filtering.artifact_order(artifact_collections, sort)
+    page = (
+        select(c.id)
+        .where(c.workspace_id == workspace_id, *_collection_where(search, type_))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    small = and_(
+        c.type.in_(["markdown", "progress", "image"]), func.length(c.data) <= SMALL_DATA_CHARS
+    )
+    stmt = (
+        select(
+            c.key,
+            c.latest_id,
+            c.type,
+            func.substr(c.description, 1, EXCERPT_CHARS).label("description"),
+            type_coerce(case((small, c.data), else_=None), JSONText).label("data"),
+            c.created,
+            c.updated,
+            c.flow_run_id,
+            c.task_run_id,
+        )
+        .join(page, page.c.id == c.id)
+        .order_by(*order)
+    )
+    return [CollectionSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+def count_collections(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    *,
+    search: str | None = None,
+    type_: str | None = None,
+) -> int:
+    c = artifact_collections.c
+    stmt = select(func.count()).where(
+        c.workspace_id == workspace_id, *_collection_where(search, type_)
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+# -- names for ids ----------------------------------------------------------------------
+
+
+def run_labels(
+    conn: Connection, workspace_id: uuid.UUID, run_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, RunLabel]:
+    """Name, flow name and state of each flow run id that exists (others are left out)."""
+    ids = {i for i in run_ids if i is not None}
+    if not ids:
+        return {}
+    stmt = (
+        select(
+            flow_runs.c.id,
+            flow_runs.c.name,
+            flows.c.name.label("flow_name"),
+            flow_runs.c.state_type,
+            flow_runs.c.state_name,
+        )
+        .join(flows, flows.c.id == flow_runs.c.flow_id)
+        .where(flow_runs.c.workspace_id == workspace_id, flow_runs.c.id.in_(ids))
+    )
+    return {row.id: RunLabel.model_construct(**row._mapping) for row in conn.execute(stmt)}
+
+
+def task_run_names(
+    conn: Connection, workspace_id: uuid.UUID, task_run_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    ids = {i for i in task_run_ids if i is not None}
+    if not ids:
+        return {}
+    stmt = select(task_runs.c.id, task_runs.c.name).where(
+        task_runs.c.workspace_id == workspace_id, task_runs.c.id.in_(ids)
+    )
+    return {row.id: row.name for row in conn.execute(stmt)}
+
+
+# -- a key's versions -------------------------------------------------------------------
+
+
+def key_versions(
+    conn: Connection, workspace_id: uuid.UUID, key: str, *, limit: int = 50, offset: int = 0
+) -> list[VersionSummary]:
+    """Versions of `key`, newest first (walks the (workspace, key, created) index)."""
+    a = artifacts.c
+    stmt = (
+        select(a.id, a.created, a.updated, a.type, a.flow_run_id, a.task_run_id)
+        .where(a.workspace_id == workspace_id, a.key == key)
+        .order_by(a.created.desc(), a.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [VersionSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+def count_key_versions(conn: Connection, workspace_id: uuid.UUID, key: str) -> int:
+    a = artifacts.c
+    stmt = select(func.count()).where(a.workspace_id == workspace_id, a.key == key)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def version_number(conn: Connection, workspace_id: uuid.UUID, artifact: Artifact) -> int:
+    """1 for a key's first version, 2 for the next, … (by creation order)."""
+    a = artifacts.c
+    stmt = select(func.count()).where(
+        a.workspace_id == workspace_id,
+        a.key == artifact.key,
+        (a.created < artifact.created) | ((a.created == artifact.created) & (a.id <= artifact.id)),
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+# -- flow runs --------------------------------------------------------------------------
+
+
+def _run_summary_select() -> Any:
+    fr = flow_runs.c
+    task_count = (
+        select(func.count())
+        .where(task_runs.c.workspace_id == fr.workspace_id, task_runs.c.flow_run_id == fr.id)
+        .scalar_subquery()
+    )
+    artifact_count = (
+        select(func.count())
+        .where(artifacts.c.flow_run_id == fr.id, artifacts.c.workspace_id == fr.workspace_id)
+        .scalar_subquery()
+    )
+    return select(
+        fr.id,
+        fr.name,
+        fr.flow_id,
+        flows.c.name.label("flow_name"),
+        fr.state_type,
+        fr.state_name,
+        fr.state_message,
+        fr.created,
+        fr.expected_start_time,
+        fr.start_time,
+        fr.end_time,
+        fr.total_run_time,
+        task_count.label("task_run_count"),
+        artifact_count.label("artifact_count"),
+    ).join(flows, flows.c.id == fr.flow_id)
+
+
+def list_runs(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    *,
+    state_types: list[str] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[RunSummary]:
+    """Flow runs, newest first (ids are time-ordered), with task-run and artifact counts."""
+    stmt = _run_summary_select().where(flow_runs.c.workspace_id == workspace_id)
+    if state_types:
+        stmt = stmt.where(flow_runs.c.state_type.in_(state_types))
+    stmt = stmt.order_by(flow_runs.c.id.desc()).limit(limit).offset(offset)
+    return [RunSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+def count_runs(
+    conn: Connection, workspace_id: uuid.UUID, *, state_types: list[str] | None = None
+) -> int:
+    stmt = select(func.count()).where(flow_runs.c.workspace_id == workspace_id)
+    if state_types:
+        stmt = stmt.where(flow_runs.c.state_type.in_(state_types))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def runs_by_id(
+    conn: Connection, workspace_id: uuid.UUID, run_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, RunSummary]:
+    ids = set(run_ids)
+    if not ids:
+        return {}
+    stmt = _run_summary_select().where(
+        flow_runs.c.workspace_id == workspace_id, flow_runs.c.id.in_(ids)
+    )
+    return {row.id: RunSummary.model_construct(**row._mapping) for row in conn.execute(stmt)}
+
+
+def run_summary(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> RunSummary:
+    found = runs_by_id(conn, workspace_id, [run_id]).get(run_id)
+    if found is None:
+        raise NotFound("Flow run not found.")
+    return found
+
+
+def run_task_runs(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, *, limit: int = 500
+) -> list[TaskRunSummary]:
+    """The task runs of a flow run in the order they started (not started ones last)."""
+    t = task_runs.c
+    stmt = (
+        select(
+            t.id,
+            t.name,
+            t.task_key,
+            t.state_type,
+            t.state_name,
+            t.run_count,
+            t.expected_start_time,
+            t.start_time,
+            t.end_time,
+        )
+        .where(t.workspace_id == workspace_id, t.flow_run_id == run_id)
+        .order_by(t.start_time.is_(None), t.start_time, t.expected_start_time, t.id)
+        .limit(limit)
+    )
+    return [TaskRunSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+# -- artifacts of a run, progress values ------------------------------------------------
+
+_ARTIFACT_COLUMNS = [
+    artifacts.c.id,
+    artifacts.c.created,
+    artifacts.c.updated,
+    artifacts.c.key,
+    artifacts.c.type,
+    artifacts.c.description,
+    artifacts.c.data,
+    artifacts.c.metadata_,
+    artifacts.c.flow_run_id,
+    artifacts.c.task_run_id,
+]
+
+
+def run_artifacts(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Artifact]:
+    """Every artifact (keyed and keyless, every version) of a flow run, oldest first."""
+    a = artifacts.c
+    stmt = (
+        select(*_ARTIFACT_COLUMNS)
+        .where(a.flow_run_id == run_id, a.workspace_id == workspace_id)
+        .order_by(a.created, a.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [Artifact.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+def count_run_artifacts(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> int:
+    a = artifacts.c
+    stmt = select(func.count()).where(a.flow_run_id == run_id, a.workspace_id == workspace_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def _progress_select() -> Any:
+    a = artifacts.c
+    return select(a.id.label("artifact_id"), a.flow_run_id, a.task_run_id, a.data.label("value"))
+
+
+def run_progress(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID
+) -> dict[uuid.UUID, ProgressValue]:
+    """The newest progress artifact of each task run of a flow run, by task run id."""
+    a = artifacts.c
+    stmt = (
+        _progress_select()
+        .add_columns(a.created, a.updated)
+        .where(
+            a.flow_run_id == run_id,
+            a.workspace_id == workspace_id,
+            a.type == "progress",
+            a.task_run_id.is_not(None),
+        )
+        .order_by(a.created, a.id)
+    )
+    latest: dict[uuid.UUID, ProgressValue] = {}
+    for row in conn.execute(stmt):
+        latest[row.task_run_id] = ProgressValue.model_construct(**row._mapping)
+    return latest
+
+
+def progress_values(
+    conn: Connection, workspace_id: uuid.UUID, artifact_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, ProgressValue]:
+    """Current values of the given artifacts (ids that do not exist are left out)."""
+    ids = set(artifact_ids)
+    if not ids:
+        return {}
+    a = artifacts.c
+    stmt = (
+        _progress_select()
+        .add_columns(a.created, a.updated)
+        .where(a.workspace_id == workspace_id, a.id.in_(ids))
+    )
+    return {
+        row.artifact_id: ProgressValue.model_construct(**row._mapping) for row in conn.execute(stmt)
+    }
+
+
+def latest_ids(
+    conn: Connection, workspace_id: uuid.UUID, keys: Iterable[str]
+) -> dict[str, uuid.UUID]:
+    """The latest version id of each key."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    c = artifact_collections.c
+    stmt = select(c.key, c.latest_id).where(c.workspace_id == workspace_id, c.key.in_(wanted))
+    return {row.key: row.latest_id for row in conn.execute(stmt)}

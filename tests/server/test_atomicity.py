@@ -1,0 +1,84 @@
+"""A request that fails half-way leaves the database as it was: every write is one
+transaction (the version row and its key's row change together or not at all)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.server.conftest import Api
+
+
+def _refuse(engine: Engine, when: str) -> None:
+    """A trigger that makes the database refuse one statement, half-way through a write."""
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TRIGGER refuse {when} BEGIN SELECT RAISE(ABORT, 'no'); END"))
+
+
+@pytest.mark.parametrize(
+    "when,refused",
+    [
+        ("BEFORE INSERT ON artifacts WHEN NEW.data = '\"v2\"'", {"k", "fresh"}),
+        ("BEFORE UPDATE ON artifact_collections", {"k"}),  # an existing key's row
+        ("BEFORE INSERT ON artifact_collections", {"fresh"}),  # a new key's row
+    ],
+    ids=["version-row", "key-row-update", "key-row-insert"],
+)
+def test_create_failing_on_either_row(
+    arts: Api, engine: Engine, when: str, refused: set[str]
+) -> None:
+    # A create writes the version row and its key's row; whichever fails, neither stays.
+    v1 = arts.create(key="k", type="markdown", data="v1")
+    _refuse(engine, when)
+    before = arts.snapshot()
+    for key in sorted(refused):
+        r = arts.post("/artifacts/", json={"key": key, "type": "markdown", "data": "v2"})
+        assert r.status_code == 409, r.text
+        assert arts.snapshot() == before
+    assert arts.latest("k").json() == v1
+    assert arts.latest("fresh").status_code == 404
+
+
+def test_patch_failing_on_the_key_row(arts: Api, engine: Engine) -> None:
+    v = arts.create(key="k", type="progress", data=1.0)
+    _refuse(engine, "BEFORE UPDATE ON artifact_collections")
+    before = arts.snapshot()
+    r = arts.patch(f"/artifacts/{v['id']}", json={"data": 2.0})
+    assert r.status_code == 409
+    assert arts.snapshot() == before
+    assert arts.read(v["id"]).json()["data"] == 1.0
+
+
+def test_delete_failing_on_the_repoint(arts: Api, engine: Engine) -> None:
+    arts.create(key="k", data="v1")
+    v2 = arts.create(key="k", data="v2")
+    _refuse(engine, "BEFORE UPDATE ON artifact_collections")
+    before = arts.snapshot()
+    assert arts.delete(f"/artifacts/{v2['id']}").status_code == 409
+    assert arts.snapshot() == before
+    assert arts.read(v2["id"]).status_code == 200
+
+
+def test_delete_failing_on_the_key_removal(arts: Api, engine: Engine) -> None:
+    v1 = arts.create(key="k", data="v1")
+    _refuse(engine, "BEFORE DELETE ON artifact_collections")
+    before = arts.snapshot()
+    assert arts.delete(f"/artifacts/{v1['id']}").status_code == 409
+    assert arts.snapshot() == before
+    assert arts.latest("k").json() == v1
+
+
+def test_validation_failures_write_nothing_anywhere(either: Api) -> None:
+    either.create(key="k", type="progress", data=1.0)
+    before = either.snapshot()
+    bad = [
+        {"key": "k", "type": "progress", "data": 500},
+        {"key": "k", "type": "table", "data": "[1]"},
+        {"key": "K", "data": "x"},
+        {"key": "new-key", "type": "markdown", "data": 1},
+        {"key": "new-key", "extra": 1},
+    ]
+    for body in bad:
+        assert either.post("/artifacts/", json=body).status_code == 422, body
+    assert either.snapshot() == before
+    assert either.latest("new-key").status_code == 404

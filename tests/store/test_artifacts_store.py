@@ -1,0 +1,230 @@
+"""The artifact store on a real SQLite file: transactions, concurrency, portability."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+
+from runfolio.errors import Conflict, Invalid, NotFound
+from runfolio.schemas.artifacts import ArtifactCreate, ArtifactUpdate
+from runfolio.schemas.bodies import RelatedFilters
+from runfolio.schemas.filters import (
+    ArtifactCollectionFilter,
+    ArtifactFilter,
+    FlowFilter,
+    FlowRunFilter,
+    TaskRunFilter,
+)
+from runfolio.schemas.sorting import ArtifactSort
+from runfolio.store import artifacts as store
+from runfolio.store import filtering
+from runfolio.store.engine import dispose_engines, open_engine, read, write
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
+
+WS = DEFAULT_WORKSPACE_ID
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    yield open_engine(f"sqlite:///{tmp_path / 'runfolio.db'}")
+    dispose_engines()
+
+
+def _rows_in(conn: Connection) -> tuple[int, int]:
+    return (
+        conn.execute(select(func.count()).select_from(artifacts)).scalar_one(),
+        conn.execute(select(func.count()).select_from(artifact_collections)).scalar_one(),
+    )
+
+
+def _rows(engine: Engine) -> tuple[int, int]:
+    with read(engine) as conn:
+        return _rows_in(conn)
+
+
+def test_a_failure_inside_the_transaction_leaves_nothing(db: Engine) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom), write(db) as conn:
+        store.create(conn, WS, ArtifactCreate(key="k", data="x"))
+        assert _rows_in(conn) == (1, 1)  # visible inside the transaction
+        raise Boom
+    assert _rows(db) == (0, 0)
+
+
+def test_an_insert_failing_after_the_upsert_leaves_no_stale_key_row(db: Engine) -> None:
+    # The collection is upserted before the version is inserted; make the insert fail.
+    with write(db) as conn:
+        first, _ = store.create(conn, WS, ArtifactCreate(key="k", data="first"))
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON artifacts WHEN NEW.data = '\"boom\"' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+    with read(db) as conn:
+        before = store.read_collection(conn, WS, "k")
+    with pytest.raises(Exception, match="refused"), write(db) as conn:
+        store.create(conn, WS, ArtifactCreate(key="k", data="boom"))
+    with read(db) as conn:
+        assert store.read_collection(conn, WS, "k") == before
+        assert store.read_latest(conn, WS, "k").id == first.id
+    assert _rows(db) == (1, 1)
+
+
+def test_domain_errors(db: Engine) -> None:
+    with write(db) as conn:
+        made, created = store.create(conn, WS, ArtifactCreate(id=uuid.uuid4(), key="k", data=1))
+        assert created
+        again, created = store.create(conn, WS, ArtifactCreate(id=made.id, key="k", data=1))
+        assert not created and again == made
+        with pytest.raises(Conflict):
+            store.create(conn, WS, ArtifactCreate(id=made.id, key="k", data=2))
+        with pytest.raises(NotFound, match="Artifact not found."):
+            store.update(conn, WS, uuid.uuid4(), ArtifactUpdate(data=1))
+        with pytest.raises(NotFound):
+            store.delete(conn, WS, uuid.uuid4())
+        with pytest.raises(NotFound):
+            store.read_latest(conn, WS, "nope")
+        with pytest.raises(Invalid) as err:
+            store.create(conn, WS, ArtifactCreate(data=[1.0, float("inf")]))
+        assert err.value.errors[0]["loc"] == ["body", "data"]
+        progress, _ = store.create(conn, WS, ArtifactCreate(type="progress", data=5.0))
+        with pytest.raises(Invalid) as err:
+            store.update(conn, WS, progress.id, ArtifactUpdate(data=500))
+        assert err.value.errors[0]["loc"] == ["body", "data"]
+        assert "progress" in err.value.errors[0]["msg"]
+    assert _rows(db) == (2, 1)
+
+
+def test_concurrent_writers_on_one_key_keep_the_collection_consistent(db: Engine) -> None:
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for i in range(15):
+                with write(db) as conn:
+                    store.create(conn, WS, ArtifactCreate(key="shared", type="progress", data=i))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with read(db) as conn:
+        assert store.count_artifacts(conn, WS) == 90
+        newest = store.filter_artifacts(conn, WS, sort=ArtifactSort.CREATED_DESC, limit=1)[0]
+        row = store.read_collection(conn, WS, "shared")
+        assert row.latest_id == newest.id and row.data == newest.data
+
+
+def test_a_second_process_writes_the_same_file(tmp_path: Path) -> None:
+    """The server and scripts share one SQLite file: both writers' rows all land."""
+    path = tmp_path / "shared.db"
+    url = f"sqlite:///{path}"
+    engine = open_engine(url)
+    script = textwrap.dedent(
+        f"""
+        from runfolio.schemas.artifacts import ArtifactCreate
+        from runfolio.store import artifacts
+        from runfolio.store.engine import open_engine, write
+        from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+        engine = open_engine({url!r})
+        for i in range(40):
+            with write(engine) as conn:
+                artifacts.create(conn, DEFAULT_WORKSPACE_ID, ArtifactCreate(key="other", data=i))
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True)
+    try:
+        for i in range(40):
+            with write(engine) as conn:
+                store.create(conn, WS, ArtifactCreate(key="mine", data=i))
+        _, err = child.communicate(timeout=60)
+        assert child.returncode == 0, err
+        with read(engine) as conn:
+            assert store.count_artifacts(conn, WS) == 80
+            assert store.count_collections(conn, WS) == 2
+            assert store.read_latest(conn, WS, "other").data == 39
+            assert store.read_latest(conn, WS, "mine").data == 39
+    finally:
+        if child.poll() is None:
+            child.kill()
+        dispose_engines()
+
+
+def test_timestamps_keep_microseconds_and_utc(db: Engine) -> None:
+    with write(db) as conn:
+        made, _ = store.create(conn, WS, ArtifactCreate(key="k"))
+    with read(db) as conn:
+        got = store.read(conn, WS, made.id)
+    assert got.created == made.created and got.created.utcoffset() is not None
+    assert got.created.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+
+
+# -- portability: every filter and sort compiles for PostgreSQL as well -------------
+
+_CRITERIA = [
+    ArtifactFilter.model_validate(
+        {
+            "operator": "or_",
+            "id": {"any_": [str(uuid.uuid4())]},
+            "key": {"any_": ["a"], "like_": "b%_", "exists_": True},
+            "flow_run_id": {"any_": []},
+            "type": {"any_": ["markdown"], "not_any_": ["table"]},
+        }
+    ),
+    ArtifactCollectionFilter.model_validate(
+        {"latest_id": {"any_": [str(uuid.uuid4())]}, "key": {"exists_": False}}
+    ),
+]
+_RELATED = RelatedFilters(
+    flow_runs=FlowRunFilter.model_validate(
+        {
+            "name": {"like_": "x"},
+            "tags": {"all_": ["a"], "any_": ["b"], "is_null_": False},
+            "state": {"type": {"any_": ["RUNNING"]}, "name": {"not_any_": ["x"]}},
+            "start_time": {"after_": "2026-01-01T00:00:00Z", "is_null_": False},
+            "parent_flow_run_id": {"any_": [str(uuid.uuid4())]},
+        }
+    ),
+    task_runs=TaskRunFilter.model_validate(
+        {"subflow_runs": {"exists_": True}, "flow_run_id": {"is_null_": True}}
+    ),
+    flows=FlowFilter.model_validate({"name": {"any_": ["f"]}, "tags": {"all_": ["t"]}}),
+)
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
+@pytest.mark.parametrize("sort", list(ArtifactSort))
+def test_filters_and_sorts_compile_on_both_backends(dialect: Dialect, sort: ArtifactSort) -> None:
+    for crit, table in zip(_CRITERIA, (artifacts, artifact_collections), strict=True):
+        clause = filtering.artifact_clauses(table, crit)
+        assert clause is not None
+        stmt = select(table.c.id).where(clause)
+        for extra in filtering.related_clauses(table, WS, _RELATED):
+            stmt = stmt.where(extra)
+        stmt = stmt.order_by(*filtering.artifact_order(table, sort))
+        sql = str(stmt.compile(dialect=dialect))
+        assert "ORDER BY" in sql
+        if sort is ArtifactSort.KEY_ASC:
+            assert "NULLS FIRST" in sql
+        if sort is ArtifactSort.KEY_DESC:
+            assert "NULLS LAST" in sql
+        if dialect.name == "postgresql":
+            assert "strpos(" in sql and "instr(" not in sql
+            assert "ILIKE" in sql or crit.key.like_ is None  # type: ignore[union-attr]

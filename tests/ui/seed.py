@@ -1,0 +1,61 @@
+"""Creating flows, runs, task runs and artifacts through a server's HTTP API (for UI tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import httpx
+
+
+def iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+class Seed:
+    """A thin client of the REST API; every call asserts success and returns the JSON."""
+
+    def __init__(self, api_url: str) -> None:
+        self.http = httpx.Client(base_url=api_url, timeout=30)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _ok(self, response: httpx.Response) -> Any:
+        assert response.is_success, (
+            f"{response.request.url}: {response.status_code} {response.text}"
+        )
+        return response.json() if response.content else None
+
+    def flow(self, name: str) -> dict[str, Any]:
+        return self._ok(self.http.post("/flows/", json={"name": name}))
+
+    def flow_run(self, flow: str, name: str | None = None, **fields: Any) -> dict[str, Any]:
+        flow_id = self.flow(flow)["id"]
+        body = {"flow_id": flow_id, "name": name, **fields}
+        return self._ok(self.http.post("/flow_runs/", json=body))
+
+    def task_run(self, flow_run_id: str, task_key: str, **fields: Any) -> dict[str, Any]:
+        body = {"flow_run_id": flow_run_id, "task_key": task_key, "dynamic_key": "0", **fields}
+        return self._ok(self.http.post("/task_runs/", json=body))
+
+    def set_state(
+        self, kind: str, run_id: str, state: str, at: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """`kind` is "flow_runs" or "task_runs"."""
+        body: dict[str, Any] = {"type": state}
+        if at is not None:
+            body["timestamp"] = iso(at)
+        return self._ok(self.http.post(f"/{kind}/{run_id}/set_state", json={"state": body}))
+
+    def artifact(self, **body: Any) -> dict[str, Any]:
+        return self._ok(self.http.post("/artifacts/", json=body))
+
+    def patch(self, artifact_id: str, **body: Any) -> None:
+        self._ok(self.http.patch(f"/artifacts/{artifact_id}", json=body))
+
+
+def unique(prefix: str) -> str:
+    """A key nobody else in the session uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
