@@ -173,10 +173,11 @@ artifacts = Table(
     Column("flow_run_id", Uuid),
     Column("task_run_id", Uuid),
     *_times(),
-    Index(None, "workspace_id", "key", "created"),
+    # Sorted listings order by (time, id): the id breaks ties, so it is in the index.
+    Index(None, "workspace_id", "key", "created", "id"),
     Index(None, "workspace_id", "id"),
-    Index(None, "workspace_id", "created"),
-    Index(None, "workspace_id", "updated"),
+    Index(None, "workspace_id", "created", "id"),
+    Index(None, "workspace_id", "updated", "id"),
     Index(None, "flow_run_id"),
     Index(None, "task_run_id"),
 )
@@ -196,8 +197,8 @@ artifact_collections = Table(
     Column("task_run_id", Uuid),
     *_times(),
     UniqueConstraint("workspace_id", "key"),
-    Index(None, "workspace_id", "updated"),
-    Index(None, "workspace_id", "created"),
+    Index(None, "workspace_id", "updated", "id"),
+    Index(None, "workspace_id", "created", "id"),
     Index(None, "workspace_id", "id"),
     Index(None, "latest_id"),
 )

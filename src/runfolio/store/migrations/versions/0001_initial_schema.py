@@ -79,8 +79,8 @@ def upgrade() -> None:
             batch_op.f("ix_artifact_collections__latest_id"), ["latest_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_artifact_collections__workspace_id_created"),
-            ["workspace_id", "created"],
+            batch_op.f("ix_artifact_collections__workspace_id_created_id"),
+            ["workspace_id", "created", "id"],
             unique=False,
         )
         batch_op.create_index(
@@ -89,8 +89,8 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_artifact_collections__workspace_id_updated"),
-            ["workspace_id", "updated"],
+            batch_op.f("ix_artifact_collections__workspace_id_updated_id"),
+            ["workspace_id", "updated", "id"],
             unique=False,
         )
 
@@ -120,21 +120,21 @@ def upgrade() -> None:
             batch_op.f("ix_artifacts__task_run_id"), ["task_run_id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_artifacts__workspace_id_created"),
-            ["workspace_id", "created"],
+            batch_op.f("ix_artifacts__workspace_id_created_id"),
+            ["workspace_id", "created", "id"],
             unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_artifacts__workspace_id_id"), ["workspace_id", "id"], unique=False
         )
         batch_op.create_index(
-            batch_op.f("ix_artifacts__workspace_id_key_created"),
-            ["workspace_id", "key", "created"],
+            batch_op.f("ix_artifacts__workspace_id_key_created_id"),
+            ["workspace_id", "key", "created", "id"],
             unique=False,
         )
         batch_op.create_index(
-            batch_op.f("ix_artifacts__workspace_id_updated"),
-            ["workspace_id", "updated"],
+            batch_op.f("ix_artifacts__workspace_id_updated_id"),
+            ["workspace_id", "updated", "id"],
             unique=False,
         )
 
@@ -328,18 +328,18 @@ def downgrade() -> None:
     op.drop_table("logs")
     op.drop_table("flows")
     with op.batch_alter_table("artifacts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_updated"))
-        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_key_created"))
+        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_updated_id"))
+        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_key_created_id"))
         batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_id"))
-        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_created"))
+        batch_op.drop_index(batch_op.f("ix_artifacts__workspace_id_created_id"))
         batch_op.drop_index(batch_op.f("ix_artifacts__task_run_id"))
         batch_op.drop_index(batch_op.f("ix_artifacts__flow_run_id"))
 
     op.drop_table("artifacts")
     with op.batch_alter_table("artifact_collections", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_artifact_collections__workspace_id_updated"))
+        batch_op.drop_index(batch_op.f("ix_artifact_collections__workspace_id_updated_id"))
         batch_op.drop_index(batch_op.f("ix_artifact_collections__workspace_id_id"))
-        batch_op.drop_index(batch_op.f("ix_artifact_collections__workspace_id_created"))
+        batch_op.drop_index(batch_op.f("ix_artifact_collections__workspace_id_created_id"))
         batch_op.drop_index(batch_op.f("ix_artifact_collections__latest_id"))
 
     op.drop_table("artifact_collections")
