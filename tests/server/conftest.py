@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -187,14 +186,3 @@ def engine(api: TestClient) -> Engine:
     """The app's own engine, for tests that arrange rows the API cannot (equal timestamps)."""
     app_engine: Engine = api.app.state.engine  # type: ignore[attr-defined]
     return app_engine
-
-
-@pytest.fixture
-def api_for() -> Callable[..., Any]:
-    """Build a TestClient for an app with explicit settings (closed by the caller)."""
-    from runfolio.server.app import create_app
-
-    def build(settings: Any, raise_server_exceptions: bool = True) -> TestClient:
-        return TestClient(create_app(settings), raise_server_exceptions=raise_server_exceptions)
-
-    return build

@@ -55,6 +55,7 @@ NOT_FOUND = [
     ("GET", "/artifacts/not-a-uuid", None, "Not Found"),
     ("GET", "/no/such/route", None, "Not Found"),
     ("DELETE", "/flows/not-a-uuid", None, "Not Found"),
+    ("GET", "/artifacts//latest", None, "Not Found"),
 ]
 
 BASES = [DEFAULT_BASE, WORKSPACE_BASE]
@@ -88,6 +89,14 @@ def test_not_found_errors_share_one_shape(api: TestClient, base: str) -> None:
         r = _send(api, method, base + path, body)
         assert r.status_code == 404, (method, path, r.text)
         assert r.json() == {"detail": message}, path
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_wrong_methods_are_405_with_a_detail(api: TestClient, base: str) -> None:
+    for method, path in (("GET", "/artifacts/filter"), ("PUT", f"/artifacts/{U}")):
+        r = api.request(method, base + path)
+        assert r.status_code == 405, path
+        assert r.json() == {"detail": "Method Not Allowed"}
 
 
 @pytest.mark.parametrize("base", BASES)

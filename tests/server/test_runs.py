@@ -130,6 +130,25 @@ def test_a_retry_counts_runs_and_keeps_the_first_start(either: Api) -> None:
     assert got["total_run_time"] == 5.5 and got["end_time"] == "2026-01-01T00:00:05.500000Z"
 
 
+def test_timestamps_without_an_offset_are_utc(either: Api) -> None:
+    run = either.flow_run(either.flow()["id"])
+    started = either.set_state("flow_runs", run["id"], "RUNNING", timestamp="2026-01-01T00:00:00")
+    assert started.status_code == 201
+    assert started.json()["state"]["timestamp"] == "2026-01-01T00:00:00.000000Z"
+    done = either.set_state("flow_runs", run["id"], "COMPLETED", timestamp="2026-01-01T00:00:05")
+    assert done.status_code == 201, done.text
+    # An offset is honoured.
+    task = either.task_run(run["id"])
+    either.set_state("task_runs", task["id"], "RUNNING", timestamp="2026-01-01T02:00:00+02:00")
+    either.set_state("task_runs", task["id"], "FAILED", timestamp="2026-01-01T00:00:02Z")
+    got_run = either.get(f"/flow_runs/{run['id']}").json()
+    assert got_run["total_run_time"] == 5.0
+    assert got_run["end_time"] == "2026-01-01T00:00:05.000000Z"
+    got_task = either.get(f"/task_runs/{task['id']}").json()
+    assert got_task["start_time"] == "2026-01-01T00:00:00.000000Z"
+    assert got_task["total_run_time"] == 2.0
+
+
 def test_set_state_bad_input(either: Api) -> None:
     run = either.flow_run(either.flow()["id"])
     before = either.get(f"/flow_runs/{run['id']}").json()
@@ -172,7 +191,9 @@ def test_flow_run_filters(either: Api) -> None:
     assert names(flow_runs={"start_time": {"is_null_": True}}) == ["gamma"]
     assert names(flow_runs={"end_time": {"is_null_": False}}) == ["beta-run"]
     assert names(flows={"name": {"any_": ["flow-b"]}}) == ["gamma"]
-    assert names(flow_runs={"operator": "or_", "name": {"any_": ["gamma"]}, "tags": {"all_": ["x"]}}) == [
+    assert names(
+        flow_runs={"operator": "or_", "name": {"any_": ["gamma"]}, "tags": {"all_": ["x"]}}
+    ) == [
         "alpha-run",
         "gamma",
     ]
@@ -186,7 +207,7 @@ def test_tags_match_whole_tags_including_non_ascii(either: Api) -> None:
     flow = either.flow()
     either.flow_run(flow["id"], name="accented", tags=["café", "a%b"])
     either.flow_run(flow["id"], name="prefix", tags=["caf", "ab"])
-    either.flow_run(flow["id"], name="tricky", tags=['x,"ab', 'y\\'])
+    either.flow_run(flow["id"], name="tricky", tags=['x,"ab', "y\\"])
 
     def names(tags: dict[str, Any]) -> list[str]:
         body = {"flow_runs": {"tags": tags}}
@@ -286,3 +307,50 @@ def test_logs(either: Api) -> None:
     assert bad.status_code == 422
     assert bad.json()["exception_detail"][0]["loc"] == ["body", 0, "timestamp"]
     assert len(either.post("/logs/filter", json=body).json()) == 3
+
+
+def test_persisted_result_data_becomes_an_artifact_of_the_run(either: Api) -> None:
+    run = either.flow_run(either.flow()["id"])
+    either.set_state("flow_runs", run["id"], "RUNNING")
+    data = {
+        "storage_key": "/results/abc",
+        "serializer": {"type": "pickle"},
+        "artifact_key": "result-key",
+        "artifact_type": "result",
+        "artifact_description": "the result",
+    }
+    assert either.set_state("flow_runs", run["id"], "COMPLETED", data=data).status_code == 201
+    (made,) = either.filter(artifacts={"flow_run_id": {"any_": [run["id"]]}})
+    assert (made["key"], made["type"], made["description"]) == (
+        "result-key",
+        "result",
+        "the result",
+    )
+    assert made["data"] == {"storage_key": "/results/abc", "serializer": {"type": "pickle"}}
+    # Unpersisted and null data record nothing.
+    other = either.flow_run(either.flow()["id"])
+    either.set_state("flow_runs", other["id"], "COMPLETED", data={"type": "unpersisted"})
+    either.set_state("flow_runs", other["id"], "COMPLETED", data=None)
+    assert either.filter(artifacts={"flow_run_id": {"any_": [other["id"]]}}) == []
+
+
+def test_flow_run_sorts(either: Api) -> None:
+    flow = either.flow()
+    runs = {name: either.flow_run(flow["id"], name=name) for name in ("b", "c", "a")}
+    starts = {"b": "2026-01-01T00:00:02Z", "a": "2026-01-01T00:00:01Z"}  # c never starts
+    for name, when in starts.items():
+        either.set_state("flow_runs", runs[name]["id"], "RUNNING", timestamp=when)
+    either.set_state("flow_runs", runs["a"]["id"], "COMPLETED", timestamp="2026-01-01T00:00:09Z")
+
+    def order(sort: str) -> list[str]:
+        r = either.post("/flow_runs/filter", json={"sort": sort})
+        assert r.status_code == 200, r.text
+        return [run["name"] for run in r.json()]
+
+    assert order("NAME_ASC") == ["a", "b", "c"]
+    assert order("NAME_DESC") == ["c", "b", "a"]
+    assert order("START_TIME_ASC") == ["a", "b", "c"]  # never started: last
+    assert order("START_TIME_DESC") == ["b", "a", "c"]
+    assert order("END_TIME_DESC")[0] == "a"
+    assert order("ID_DESC") == ["a", "c", "b"]  # ids are time-ordered: newest first
+    assert order("EXPECTED_START_TIME_DESC") == ["a", "c", "b"]

@@ -63,19 +63,22 @@ def test_a_failure_inside_the_transaction_leaves_nothing(db: Engine) -> None:
     assert _rows(db) == (0, 0)
 
 
-def test_an_insert_failing_after_the_upsert_leaves_no_stale_key_row(db: Engine) -> None:
-    # The collection is upserted before the version is inserted; make the insert fail.
+@pytest.mark.parametrize(
+    "trigger",
+    [
+        "BEFORE INSERT ON artifacts WHEN NEW.data = '\"boom\"'",
+        "BEFORE UPDATE ON artifact_collections WHEN NEW.data = '\"boom\"'",
+    ],
+    ids=["version-row", "key-row"],
+)
+def test_a_create_refused_half_way_leaves_both_rows_as_they_were(db: Engine, trigger: str) -> None:
+    # A keyed create writes two rows; make the database refuse one of them.
     with write(db) as conn:
         first, _ = store.create(conn, WS, ArtifactCreate(key="k", data="first"))
-        conn.execute(
-            text(
-                "CREATE TRIGGER refuse BEFORE INSERT ON artifacts WHEN NEW.data = '\"boom\"' "
-                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
-            )
-        )
+        conn.execute(text(f"CREATE TRIGGER refuse {trigger} BEGIN SELECT RAISE(ABORT, 'no'); END"))
     with read(db) as conn:
         before = store.read_collection(conn, WS, "k")
-    with pytest.raises(Exception, match="refused"), write(db) as conn:
+    with pytest.raises(Exception, match="no"), write(db) as conn:
         store.create(conn, WS, ArtifactCreate(key="k", data="boom"))
     with read(db) as conn:
         assert store.read_collection(conn, WS, "k") == before

@@ -32,7 +32,7 @@ from runfolio.schemas.runs import (
     TaskRunCreate,
     default_state_name,
 )
-from runfolio.store.runs import read_task_run
+from runfolio.store.runs import new_task_run_row, read_task_run
 from runfolio.store.tables import run_states, task_runs
 
 
@@ -129,25 +129,9 @@ def record_task_run_event(
         ).where(task_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id)
     ).first()
     if current is None:
-        values = {
-            "id": run_id,
-            "workspace_id": workspace_id,
-            "flow_run_id": action.flow_run_id,
-            "task_key": action.task_key,
-            "dynamic_key": action.dynamic_key,
-            "name": action.name or f"{action.task_key}-{action.dynamic_key}",
-            "cache_key": action.cache_key,
-            "task_version": action.task_version,
-            "task_inputs": action.task_inputs,
-            "tags": action.tags,
-            "labels": action.labels,
-            "empirical_policy": action.empirical_policy,
-            "run_count": 0,
-            "flow_run_run_count": 0,
-            "expected_start_time": report.expected_start_time or timestamp,
-            "created": now,
-            "updated": now,
-        }
+        values = new_task_run_row(
+            workspace_id, action, run_id, now, report.expected_start_time or timestamp
+        )
         values.update(_state_columns(report, state, timestamp, None))
         conn.execute(task_runs.insert().values(values))
     elif _supersedes(current, state.type, timestamp):

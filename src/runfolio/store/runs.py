@@ -19,7 +19,6 @@ from runfolio.names import run_name
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import FlowFilter, FlowRunFilter, TaskRunFilter
 from runfolio.schemas.runs import (
-    TERMINAL_STATES,
     Flow,
     FlowCreate,
     FlowRun,
@@ -30,10 +29,19 @@ from runfolio.schemas.runs import (
     TaskRun,
     TaskRunCreate,
     TaskRunRecord,
-    default_state_name,
 )
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
 from runfolio.store import filtering
+from runfolio.store.states import (
+    list_states as list_states,  # a run's state history is read through this module too
+)
+from runfolio.store.states import (
+    record_state,
+    state_columns,
+    state_from_row,
+    state_row,
+    state_type_of,
+)
 from runfolio.store.tables import flow_runs, flows, run_states, task_runs
 
 # -- flows --------------------------------------------------------------------------
@@ -95,130 +103,6 @@ def filter_flows(
     return [_to_flow(row) for row in conn.execute(stmt)]
 
 
-# -- states -------------------------------------------------------------------------
-
-
-def _state_type(m: Any) -> StateType | None:
-    return StateType(m["state_type"]) if m["state_type"] is not None else None
-
-
-def _state_from_row(m: Any) -> State | None:
-    if m["state_type"] is None:
-        return None
-    return State.model_construct(
-        id=m["state_id"],
-        type=StateType(m["state_type"]),
-        name=m["state_name"],
-        timestamp=m["state_timestamp"],
-        message=m["state_message"],
-        data=None,
-        state_details=m["state_details"] or {},
-    )
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """A client's timestamp in UTC; one without an offset is taken as UTC already
-    (stored times are aware, and naive and aware times cannot be compared)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
-
-
-def _state_values(
-    current: Any, state: StateCreate, now: dt.datetime, details: dict[str, Any]
-) -> tuple[dict[str, Any], uuid.UUID]:
-    """Column values that follow from entering `state` (times, run count)."""
-    state_id = new_id()
-    timestamp = _utc(state.timestamp) or now
-    values: dict[str, Any] = {
-        "state_id": state_id,
-        "state_type": state.type.value,
-        "state_name": state.name or default_state_name(state.type),
-        "state_message": state.message,
-        "state_timestamp": timestamp,
-        "state_details": details,
-        "updated": now,
-    }
-    start = current["start_time"] if current is not None else None
-    if state.type is StateType.RUNNING:
-        values["run_count"] = (current["run_count"] if current is not None else 0) + 1
-        if start is None:
-            values["start_time"] = start = timestamp
-        values["end_time"] = None
-    if state.type in TERMINAL_STATES:
-        values["end_time"] = timestamp
-        if start is not None:
-            values["total_run_time"] = max((timestamp - start).total_seconds(), 0.0)
-    return values, state_id
-
-
-def _state_row(
-    workspace_id: uuid.UUID,
-    state_id: uuid.UUID,
-    values: dict[str, Any],
-    data: Any,
-    flow_run_id: uuid.UUID | None,
-    task_run_id: uuid.UUID | None,
-) -> dict[str, Any]:
-    """One `run_states` row from the column values `_state_values` computed."""
-    return {
-        "id": state_id,
-        "workspace_id": workspace_id,
-        "flow_run_id": flow_run_id,
-        "task_run_id": task_run_id,
-        "type": values["state_type"],
-        "name": values["state_name"],
-        "message": values["state_message"],
-        "timestamp": values["state_timestamp"],
-        "data": data,
-        "details": values["state_details"],
-    }
-
-
-def _record_state(
-    conn: Connection,
-    workspace_id: uuid.UUID,
-    state_id: uuid.UUID,
-    values: dict[str, Any],
-    state: StateCreate,
-    flow_run_id: uuid.UUID | None,
-    task_run_id: uuid.UUID | None,
-) -> None:
-    row = _state_row(workspace_id, state_id, values, state.data, flow_run_id, task_run_id)
-    conn.execute(run_states.insert(), row)
-
-
-def list_states(
-    conn: Connection,
-    workspace_id: uuid.UUID,
-    *,
-    flow_run_id: uuid.UUID | None = None,
-    task_run_id: uuid.UUID | None = None,
-) -> list[State]:
-    stmt = select(run_states).where(run_states.c.workspace_id == workspace_id)
-    if flow_run_id is not None:
-        stmt = stmt.where(
-            run_states.c.flow_run_id == flow_run_id, run_states.c.task_run_id.is_(None)
-        )
-    if task_run_id is not None:
-        stmt = stmt.where(run_states.c.task_run_id == task_run_id)
-    stmt = stmt.order_by(run_states.c.timestamp, run_states.c.id)
-    return [
-        State.model_construct(
-            id=r.id,
-            type=StateType(r.type),
-            name=r.name,
-            timestamp=r.timestamp,
-            message=r.message,
-            data=r.data,
-            state_details=r.details or {},
-        )
-        for r in conn.execute(stmt)
-    ]
-
-
 # -- flow runs ----------------------------------------------------------------------
 
 
@@ -226,11 +110,11 @@ def _to_flow_run(row: Row[Any]) -> FlowRun:
     m = row._mapping
     return FlowRun.model_construct(
         **{k: m[k] for k in _FLOW_RUN_FIELDS if k != "state_type"},
-        state_type=_state_type(m),
+        state_type=state_type_of(m),
         context=m["context"] or {},
         labels=m["labels"] or {},
         empirical_policy=m["empirical_policy"] or {},
-        state=_state_from_row(m),
+        state=state_from_row(m),
     )
 
 
@@ -268,10 +152,10 @@ def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCr
     }
     state = action.state or StateCreate(type=StateType.PENDING)
     details = {**state.state_details, "flow_run_id": str(run_id)}
-    state_values, state_id = _state_values(None, state, now, details)
+    state_values, state_id = state_columns(None, state, now, details)
     values.update(state_values)
     conn.execute(flow_runs.insert(), values)
-    _record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
+    record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
     return read_flow_run(conn, workspace_id, run_id)
 
 
@@ -333,11 +217,11 @@ def _set_state(
     now = utcnow()
     key = "flow_run_id" if table is flow_runs else "task_run_id"
     details = {**(current.state_details or {}), **state.state_details, key: str(run_id)}
-    values, state_id = _state_values(current._mapping, state, now, details)
+    values, state_id = state_columns(current._mapping, state, now, details)
     conn.execute(_update_by_id(table), {"run_id_": run_id, **values})
     flow_run_id = run_id if table is flow_runs else None
     task_run_id = run_id if table is task_runs else None
-    _record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
+    record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
     return State.model_construct(
         id=state_id,
         type=state.type,
@@ -368,11 +252,11 @@ def _to_task_run(row: Row[Any]) -> TaskRun:
     m = row._mapping
     return TaskRun.model_construct(
         **{k: m[k] for k in _TASK_RUN_FIELDS if k != "state_type"},
-        state_type=_state_type(m),
+        state_type=state_type_of(m),
         labels=m["labels"] or {},
         empirical_policy=m["empirical_policy"] or {},
         task_inputs=m["task_inputs"] or {},
-        state=_state_from_row(m),
+        state=state_from_row(m),
     )
 
 
@@ -388,32 +272,13 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
         if existing is not None:
             return _to_task_run(existing)
     now = utcnow()
-    values: dict[str, Any] = {
-        "id": run_id,
-        "workspace_id": workspace_id,
-        "flow_run_id": action.flow_run_id,
-        "task_key": action.task_key,
-        "dynamic_key": action.dynamic_key,
-        "name": action.name or f"{action.task_key}-{action.dynamic_key}",
-        "cache_key": action.cache_key,
-        "task_version": action.task_version,
-        "task_inputs": action.task_inputs,
-        "tags": action.tags,
-        "labels": action.labels,
-        "empirical_policy": action.empirical_policy,
-        "run_count": 0,
-        "flow_run_run_count": 0,
-        "total_run_time": 0.0,
-        "expected_start_time": now,
-        "created": now,
-        "updated": now,
-    }
+    values = new_task_run_row(workspace_id, action, run_id, now, expected_start_time=now)
     state = action.state or StateCreate(type=StateType.PENDING)
     details = {**state.state_details, "task_run_id": str(run_id)}
-    state_values, state_id = _state_values(None, state, now, details)
+    state_values, state_id = state_columns(None, state, now, details)
     values.update(state_values)
     conn.execute(task_runs.insert(), values)
-    _record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
+    record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
     # Built from what was written: no read-back on the hot path of every task call.
     return TaskRun.model_construct(
         **{k: values.get(k) for k in _TASK_RUN_FIELDS if k != "state_type"},
@@ -421,7 +286,7 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
         labels=values["labels"] or {},
         empirical_policy=values["empirical_policy"] or {},
         task_inputs=values["task_inputs"] or {},
-        state=_state_from_row(values),
+        state=state_from_row(values),
     )
 
 
@@ -499,16 +364,16 @@ def record_task_runs(
                 **state.state_details,
                 "task_run_id": str(run_id),
             }
-            step, state_id = _state_values(current, state, now, details)
+            step, state_id = state_columns(current, state, now, details)
             values.update(step)
             current = {**current, **step}
             history.append(
-                _state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
+                state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
             )
         if run_id in known:
             conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
         else:
-            new_rows.append({**_new_task_run(workspace_id, action, run_id, now), **values})
+            new_rows.append({**new_task_run_row(workspace_id, action, run_id, now), **values})
             known[run_id] = {**current, "workspace_id": workspace_id}
     if new_rows:
         conn.execute(task_runs.insert(), new_rows)  # one executemany: every row has the same keys
@@ -516,9 +381,16 @@ def record_task_runs(
     return len(records)
 
 
-def _new_task_run(
-    workspace_id: uuid.UUID, action: TaskRunCreate, run_id: uuid.UUID, now: dt.datetime
+def new_task_run_row(
+    workspace_id: uuid.UUID,
+    action: TaskRunCreate,
+    run_id: uuid.UUID,
+    now: dt.datetime,
+    expected_start_time: dt.datetime | None = None,
 ) -> dict[str, Any]:
+    """The columns of a new task run before its first state is applied."""
+    if expected_start_time is None and action.state is not None:
+        expected_start_time = action.state.timestamp
     return {
         "id": run_id,
         "workspace_id": workspace_id,
@@ -537,9 +409,7 @@ def _new_task_run(
         "total_run_time": 0.0,
         "start_time": None,
         "end_time": None,
-        "expected_start_time": action.state.timestamp
-        if action.state and action.state.timestamp
-        else now,
+        "expected_start_time": expected_start_time or now,
         "created": now,
         "updated": now,
     }
