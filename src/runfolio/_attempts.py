@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
 from collections.abc import Callable, Sequence
@@ -68,19 +69,31 @@ def retry_delay(delays: float | Sequence[float] | None, attempt: int) -> float:
     return float(delays[min(attempt - 1, len(delays) - 1)])
 
 
+# Parameters are a readable record of the call, not a copy of its data.
+MAX_PARAMETER_CHARS = 2000
+
+
 def _jsonable(value: Any) -> Any:
     try:
-        json.dumps(value)
+        text = json.dumps(value)
     except (TypeError, ValueError):
-        return repr(value)
+        text = repr(value)
+        value = text
+    if len(text) > MAX_PARAMETER_CHARS:
+        return f"{text[: MAX_PARAMETER_CHARS - 1]}…"
     return value
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(fn: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(fn)
 
 
 def bound_parameters(
     fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> dict[str, Any]:
     """The call's arguments by parameter name, as JSON-safe values (repr where needed)."""
-    signature = inspect.signature(fn)
+    signature = _signature(fn)
     try:
         bound = signature.bind(*args, **kwargs)
     except TypeError:

@@ -73,7 +73,11 @@ class TaskRunRecorder:
                 batch, self._pending = self._pending, {}
             if not batch:
                 return
-            records = [TaskRunRecord(task_run=p.action, states=p.states) for p in batch.values()]
+            # Built from validated parts: no second validation pass.
+            records = [
+                TaskRunRecord.model_construct(task_run=p.action, states=p.states)
+                for p in batch.values()
+            ]
             try:
                 self._client.record_task_runs(records)
             except Exception as exc:  # tracking must not break the user's run
