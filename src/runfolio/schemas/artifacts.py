@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from runfolio.schemas.common import ActionModel, DateTime, ObjectModel
+from runfolio.schemas.common import ActionModel, ObjectModel, ServerTime
 
 KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
 _KEY_PATTERN = re.compile(r"[a-z0-9-]+")
@@ -92,8 +92,8 @@ class Artifact(ObjectModel):
     """One version of an artifact."""
 
     id: uuid.UUID
-    created: DateTime
-    updated: DateTime
+    created: ServerTime
+    updated: ServerTime
     key: str | None = None
     type: str | None = None
     description: str | None = None
@@ -107,8 +107,8 @@ class ArtifactCollection(ObjectModel):
     """The latest version of one key (the key's own row, with `latest_id`)."""
 
     id: uuid.UUID
-    created: DateTime
-    updated: DateTime
+    created: ServerTime
+    updated: ServerTime
     key: str
     latest_id: uuid.UUID
     type: str | None = None

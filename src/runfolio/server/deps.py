@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import Engine
+from starlette.requests import HTTPConnection
 
 from runfolio.settings import Settings
 from runfolio.store import workspaces
@@ -28,20 +29,27 @@ async def _settings(request: Request) -> Settings:
     return settings
 
 
-async def _workspace_id(request: Request) -> uuid.UUID:
-    """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one."""
-    params = request.path_params
+def resolve_workspace(connection: HTTPConnection) -> uuid.UUID:
+    """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one.
+
+    Used by HTTP routes (through `WorkspaceId`) and by websocket routes alike.
+    """
+    params = connection.path_params
     account = params.get("account_id")
     name = params.get("workspace_id")
     if account is None or name is None:
         return DEFAULT_WORKSPACE_ID
-    cache: dict[tuple[str, str], uuid.UUID] = request.app.state.workspace_ids
+    cache: dict[tuple[str, str], uuid.UUID] = connection.app.state.workspace_ids
     found = cache.get((account, name))
     if found is None:
-        with write(request.app.state.engine) as conn:
+        with write(connection.app.state.engine) as conn:
             found = workspaces.resolve(conn, account, name)
         cache[(account, name)] = found
     return found
+
+
+async def _workspace_id(request: Request) -> uuid.UUID:
+    return resolve_workspace(request)
 
 
 DB = Annotated[Engine, Depends(_engine)]

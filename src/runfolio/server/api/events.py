@@ -37,10 +37,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
 from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
-from runfolio.store import workspaces
+from runfolio.server.deps import resolve_workspace
 from runfolio.store.engine import write
 from runfolio.store.events import TaskRunReport, record_task_run_event
-from runfolio.store.tables import DEFAULT_WORKSPACE_ID
 
 log = logging.getLogger("runfolio.server.events")
 
@@ -180,21 +179,6 @@ def task_run_report(event: Event) -> TaskRunReport | None:
     )
 
 
-def _workspace_id(websocket: WebSocket) -> uuid.UUID:
-    """The workspace the URL addresses, as for every other route (`server.deps`)."""
-    account = websocket.path_params.get("account_id")
-    name = websocket.path_params.get("workspace_id")
-    if account is None or name is None:
-        return DEFAULT_WORKSPACE_ID
-    cache: dict[tuple[str, str], uuid.UUID] = websocket.app.state.workspace_ids
-    found = cache.get((account, name))
-    if found is None:
-        with write(websocket.app.state.engine) as conn:
-            found = workspaces.resolve(conn, account, name)
-        cache[(account, name)] = found
-    return found
-
-
 def _record(engine: Engine, workspace_id: uuid.UUID, report: TaskRunReport) -> None:
     with write(engine) as conn:
         record_task_run_event(conn, workspace_id, report)
@@ -250,7 +234,7 @@ async def events_in(websocket: WebSocket) -> None:
         if not await _authenticate(websocket):
             return
         engine: Engine = websocket.app.state.engine
-        workspace_id = await run_in_threadpool(_workspace_id, websocket)
+        workspace_id = await run_in_threadpool(resolve_workspace, websocket)
         while (frame := await _next_text(websocket)) is not None:
             try:
                 await _handle(engine, workspace_id, frame)
