@@ -97,3 +97,10 @@ def test_the_contracts_rest_example(api: TestClient, base: str) -> None:
     assert [row["key"] for row in rows] == [f"report-{i}" for i in (6, 5, 4, 3, 2)]
     created = [row["created"] for row in rows]
     assert created == sorted(created, reverse=True)
+
+
+def test_probes_ignore_the_api_version_header(api: TestClient) -> None:
+    bad = {"X-PREFECT-API-VERSION": "not-a-version"}
+    assert api.get("/api/health", headers=bad).json() is True
+    assert api.get("/api/ready", headers=bad).status_code == 200
+    assert api.post("/api/artifacts/count", headers=bad).status_code == 400

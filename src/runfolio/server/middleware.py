@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 MIN_API_VERSION = (0, 8, 0)
+_UNCHECKED_PATHS = ("/health", "/ready")
 
 
 class _BodyTooLarge(Exception):
@@ -56,7 +57,8 @@ class RequestGuard:
                     pass
             elif name == b"x-prefect-api-version":
                 api_version = value
-        if api_version is not None:
+        # Health and readiness probes answer whatever the header says (as the protocol's do).
+        if api_version is not None and not scope["path"].endswith(_UNCHECKED_PATHS):
             problem = _check_api_version(api_version.decode("latin-1"))
             if problem:
                 await _send_json(send, 400, {"detail": problem})
