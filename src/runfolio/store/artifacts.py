@@ -34,7 +34,7 @@ from runfolio.store.tables import artifact_collections, artifacts
 
 NOT_FOUND = "Artifact not found."
 
-_ARTIFACT_COLUMNS = [
+ARTIFACT_COLUMNS = [
     artifacts.c.id,
     artifacts.c.created,
     artifacts.c.updated,
@@ -46,7 +46,7 @@ _ARTIFACT_COLUMNS = [
     artifacts.c.flow_run_id,
     artifacts.c.task_run_id,
 ]
-_COLLECTION_COLUMNS = [
+COLLECTION_COLUMNS = [
     artifact_collections.c.id,
     artifact_collections.c.created,
     artifact_collections.c.updated,
@@ -121,7 +121,7 @@ def _encoded(value: Any) -> Any:
 
 
 # Static statements of the create path: compiled once, values bound per call.
-_BY_ID_ANY_WORKSPACE = select(*_ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(
+_BY_ID_ANY_WORKSPACE = select(*ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(
     artifacts.c.id == bindparam("id_")
 )
 _UPSERTS: dict[str, Any] = {}
@@ -239,7 +239,7 @@ def _public(row: Any) -> dict[str, Any]:
 
 def read(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact:
     row = conn.execute(
-        select(*_ARTIFACT_COLUMNS).where(
+        select(*ARTIFACT_COLUMNS).where(
             artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
         )
     ).first()
@@ -251,7 +251,7 @@ def read(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> A
 def read_latest(conn: Connection, workspace_id: uuid.UUID, key: str) -> Artifact:
     """The latest version of `key` (the artifact itself, with its own id)."""
     row = conn.execute(
-        select(*_ARTIFACT_COLUMNS)
+        select(*ARTIFACT_COLUMNS)
         .join(artifact_collections, artifact_collections.c.latest_id == artifacts.c.id)
         .where(
             artifact_collections.c.workspace_id == workspace_id,
@@ -265,7 +265,7 @@ def read_latest(conn: Connection, workspace_id: uuid.UUID, key: str) -> Artifact
 
 def read_collection(conn: Connection, workspace_id: uuid.UUID, key: str) -> ArtifactCollection:
     row = conn.execute(
-        select(*_COLLECTION_COLUMNS).where(
+        select(*COLLECTION_COLUMNS).where(
             artifact_collections.c.workspace_id == workspace_id,
             artifact_collections.c.key == key,
         )
@@ -328,7 +328,7 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
     if is_latest is None:
         return
     previous = conn.execute(
-        select(*_ARTIFACT_COLUMNS)
+        select(*ARTIFACT_COLUMNS)
         .where(artifacts.c.workspace_id == workspace_id, artifacts.c.key == row.key)
         .order_by(artifacts.c.created.desc(), artifacts.c.id.desc())
         .limit(1)
@@ -374,7 +374,7 @@ def filter_artifacts(
     limit: int = 200,
     offset: int = 0,
 ) -> list[Artifact]:
-    stmt = _filtered(artifacts, _ARTIFACT_COLUMNS, workspace_id, crit, related)
+    stmt = _filtered(artifacts, ARTIFACT_COLUMNS, workspace_id, crit, related)
     stmt = stmt.order_by(*filtering.artifact_order(artifacts, sort)).limit(limit).offset(offset)
     return [_to_artifact(row) for row in conn.execute(stmt)]
 
@@ -399,7 +399,7 @@ def filter_collections(
     offset: int = 0,
 ) -> list[ArtifactCollection]:
     table = artifact_collections
-    stmt = _filtered(table, _COLLECTION_COLUMNS, workspace_id, crit, related)
+    stmt = _filtered(table, COLLECTION_COLUMNS, workspace_id, crit, related)
     stmt = stmt.order_by(*filtering.artifact_order(table, sort)).limit(limit).offset(offset)
     return [_to_collection(row) for row in conn.execute(stmt)]
 

@@ -25,6 +25,7 @@ from runfolio.schemas.artifacts import Artifact
 from runfolio.schemas.filters import ArtifactCollectionFilter, KeyFilter, TypeFilter
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import filtering
+from runfolio.store.artifacts import ARTIFACT_COLUMNS
 from runfolio.store.tables import artifact_collections, artifacts, flow_runs, flows, task_runs
 from runfolio.store.types import JSONText
 
@@ -364,19 +365,6 @@ def run_task_runs(
 
 # -- artifacts of a run, progress values ------------------------------------------------
 
-_ARTIFACT_COLUMNS = [
-    artifacts.c.id,
-    artifacts.c.created,
-    artifacts.c.updated,
-    artifacts.c.key,
-    artifacts.c.type,
-    artifacts.c.description,
-    artifacts.c.data,
-    artifacts.c.metadata_,
-    artifacts.c.flow_run_id,
-    artifacts.c.task_run_id,
-]
-
 
 def run_artifacts(
     conn: Connection,
@@ -389,7 +377,7 @@ def run_artifacts(
     """Every artifact (keyed and keyless, every version) of a flow run, oldest first."""
     a = artifacts.c
     stmt = (
-        select(*_ARTIFACT_COLUMNS)
+        select(*ARTIFACT_COLUMNS)
         .where(a.flow_run_id == run_id, a.workspace_id == workspace_id)
         .order_by(a.created, a.id)
         .limit(limit)
