@@ -19,6 +19,7 @@ from runfolio import _attempts
 from runfolio._recorder import recorder_for
 from runfolio._runlogs import flush as flush_logs
 from runfolio._runlogs import install_print_capture
+from runfolio._signals import sigterm_as_exit
 from runfolio.context import FlowRunContext, flow_run_context, task_run_context
 
 P = ParamSpec("P")
@@ -123,64 +124,78 @@ class Flow(Generic[P, R]):
 
     def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         ctx, wrapper_task = self._start(args, kwargs)
-        client = ctx.client
         flow_token = flow_run_context.set(ctx)
         task_token = task_run_context.set(None)
         try:
-            client.set_flow_run_state(ctx.flow_run_id, _attempts.running())
-            attempt = 1
-            while True:
-                try:
-                    result = self.fn(*args, **kwargs)
-                except BaseException as exc:
-                    if attempt > self.retries or not isinstance(exc, Exception):
-                        self._finish(ctx, wrapper_task, exc)
-                        raise
-                    delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
-                    client.set_flow_run_state(
-                        ctx.flow_run_id, _attempts.awaiting_retry(exc, attempt, delay)
-                    )
-                    time.sleep(delay)
-                    client.set_flow_run_state(ctx.flow_run_id, _attempts.running("Retrying"))
-                    attempt += 1
-                    continue
-                self._finish(ctx, wrapper_task, None)
-                return result
+            with sigterm_as_exit():
+                return self._attempts_sync(ctx, wrapper_task, args, kwargs)
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
+
+    def _attempts_sync(
+        self, ctx: FlowRunContext, wrapper_task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        client = ctx.client
+        client.set_flow_run_state(ctx.flow_run_id, _attempts.running())
+        attempt = 1
+        while True:
+            try:
+                result = self.fn(*args, **kwargs)
+            except BaseException as exc:
+                if attempt > self.retries or not isinstance(exc, Exception):
+                    self._finish(ctx, wrapper_task, exc)
+                    raise
+                delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
+                client.set_flow_run_state(
+                    ctx.flow_run_id, _attempts.awaiting_retry(exc, attempt, delay)
+                )
+                time.sleep(delay)
+                client.set_flow_run_state(ctx.flow_run_id, _attempts.running("Retrying"))
+                attempt += 1
+                continue
+            self._finish(ctx, wrapper_task, None)
+            return result
 
     async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         import asyncio  # loaded only by async runs, to keep `import runfolio` light
 
         ctx, wrapper_task = await asyncio.to_thread(self._start, args, kwargs)
-        client = ctx.client
         flow_token = flow_run_context.set(ctx)
         task_token = task_run_context.set(None)
         try:
-            await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, _attempts.running())
-            attempt = 1
-            while True:
-                try:
-                    result = await self.fn(*args, **kwargs)  # type: ignore[misc]
-                except BaseException as exc:
-                    if attempt > self.retries or not isinstance(exc, Exception):
-                        await asyncio.to_thread(self._finish, ctx, wrapper_task, exc)
-                        raise
-                    delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
-                    state = _attempts.awaiting_retry(exc, attempt, delay)
-                    await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, state)
-                    await asyncio.sleep(delay)
-                    await asyncio.to_thread(
-                        client.set_flow_run_state, ctx.flow_run_id, _attempts.running("Retrying")
-                    )
-                    attempt += 1
-                    continue
-                await asyncio.to_thread(self._finish, ctx, wrapper_task, None)
-                return result
+            with sigterm_as_exit():
+                return await self._attempts_async(ctx, wrapper_task, args, kwargs)
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
+
+    async def _attempts_async(
+        self, ctx: FlowRunContext, wrapper_task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        import asyncio
+
+        client = ctx.client
+        await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, _attempts.running())
+        attempt = 1
+        while True:
+            try:
+                result = await self.fn(*args, **kwargs)  # type: ignore[misc]
+            except BaseException as exc:
+                if attempt > self.retries or not isinstance(exc, Exception):
+                    await asyncio.to_thread(self._finish, ctx, wrapper_task, exc)
+                    raise
+                delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
+                state = _attempts.awaiting_retry(exc, attempt, delay)
+                await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, state)
+                await asyncio.sleep(delay)
+                await asyncio.to_thread(
+                    client.set_flow_run_state, ctx.flow_run_id, _attempts.running("Retrying")
+                )
+                attempt += 1
+                continue
+            await asyncio.to_thread(self._finish, ctx, wrapper_task, None)
+            return result
 
 
 @overload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -253,3 +254,41 @@ def test_prints_are_not_stored_without_log_prints(client: RunfolioClient) -> Non
 
     quiet()
     assert client.read_logs(only_flow_run(client, "quiet").id) == []
+
+
+def test_sigterm_records_the_run_as_crashed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from runfolio.client import client_for
+    from runfolio.settings import Settings
+
+    script = (
+        "import time\n"
+        "from runfolio import flow, task\n"
+        "@task\n"
+        "def slow():\n"
+        "    print('started', flush=True)\n"
+        "    time.sleep(60)\n"
+        "@flow\n"
+        "def long_job():\n"
+        "    slow()\n"
+        "long_job()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
+    env["RUNFOLIO_HOME"] = str(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    client = client_for(Settings(home=tmp_path, api_url=None))
+    (run,) = client.filter_flow_runs(FlowRunFilterBody())
+    assert run.state_type == "CRASHED" and run.end_time is not None
+    (task_run,) = task_runs_of(client, run.id)
+    assert task_run.state_type == "CRASHED"
