@@ -44,7 +44,8 @@ def seed(ui_server: ServerProcess) -> Iterator[Seed]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        # ./scripts/test installs it; a missing browser is a broken setup, not a pass.
+        pytest.fail(f"{CHROMIUM} is not installed: run ./scripts/test (it installs chromium)")
     with sync_playwright() as pw:
         launched = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield launched
