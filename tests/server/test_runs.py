@@ -354,3 +354,28 @@ def test_flow_run_sorts(either: Api) -> None:
     assert order("END_TIME_DESC")[0] == "a"
     assert order("ID_DESC") == ["a", "c", "b"]  # ids are time-ordered: newest first
     assert order("EXPECTED_START_TIME_DESC") == ["a", "c", "b"]
+
+
+def test_a_subflow_placeholder_task_run_follows_the_subflow(either: Api) -> None:
+    flow = either.flow()
+    parent = either.flow_run(flow["id"])
+    placeholder = either.task_run(parent["id"], task_key="child-flow", dynamic_key="0")
+    assert placeholder["state_type"] == "PENDING"
+    child = either.flow_run(flow["id"], parent_task_run_id=placeholder["id"])
+    either.set_state("flow_runs", child["id"], "RUNNING")
+    assert either.get(f"/task_runs/{placeholder['id']}").json()["state_type"] == "RUNNING"
+    either.set_state("flow_runs", child["id"], "COMPLETED", message="done")
+    mirrored = either.get(f"/task_runs/{placeholder['id']}").json()
+    assert (mirrored["state_type"], mirrored["state"]["message"]) == ("COMPLETED", "done")
+    assert mirrored["end_time"] is not None
+
+
+def test_a_real_task_that_calls_a_flow_keeps_its_own_state(either: Api) -> None:
+    flow = either.flow()
+    parent = either.flow_run(flow["id"])
+    task = either.task_run(parent["id"], task_key="caller", dynamic_key="0")
+    either.set_state("task_runs", task["id"], "RUNNING")
+    child = either.flow_run(flow["id"], parent_task_run_id=task["id"])
+    either.set_state("flow_runs", child["id"], "RUNNING")
+    either.set_state("flow_runs", child["id"], "FAILED")
+    assert either.get(f"/task_runs/{task['id']}").json()["state_type"] == "RUNNING"

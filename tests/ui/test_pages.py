@@ -245,3 +245,10 @@ def test_every_page_links_its_json_twin(api: TestClient) -> None:
         assert twin.startswith("/api/ui/"), twin
         assert api.get(twin).status_code == 200, twin
     assert 'href="/api/ui/artifacts?q=tw&amp;sort=KEY_ASC"' in api.get(pages[1]).text
+
+
+def test_run_links_logged_by_other_clients_redirect_to_the_run_page(api: TestClient) -> None:
+    run = _run(api)
+    r = api.get(f"/runs/flow-run/{run['id']}", follow_redirects=False)
+    assert r.status_code == 308 and r.headers["location"].endswith(f"/runs/{run['id']}")
+    assert api.get(f"/runs/flow-run/{run['id']}").status_code == 200

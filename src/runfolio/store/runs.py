@@ -19,6 +19,7 @@ from runfolio.names import run_name
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import FlowFilter, FlowRunFilter, TaskRunFilter
 from runfolio.schemas.runs import (
+    TERMINAL_STATES,
     Flow,
     FlowCreate,
     FlowRun,
@@ -233,10 +234,47 @@ def _set_state(
     )
 
 
+MIRRORED_FROM = "mirrored_from_flow_run_id"
+
+
 def set_flow_run_state(
     conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
 ) -> State:
-    return _set_state(conn, workspace_id, flow_runs, run_id, state, "Flow run not found.")
+    result = _set_state(conn, workspace_id, flow_runs, run_id, state, "Flow run not found.")
+    _mirror_onto_parent_task_run(conn, workspace_id, run_id, state)
+    return result
+
+
+def _mirror_onto_parent_task_run(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
+) -> None:
+    """A subflow's placeholder task run follows the subflow's state.
+
+    Clients create a task run to stand for a subflow call and may never report
+    its state again. Such a run is still PENDING when its subflow starts, or was
+    last moved by this mirroring; a real task that calls a flow is RUNNING under
+    its own reports, and is left alone.
+    """
+    if state.type is not StateType.RUNNING and state.type not in TERMINAL_STATES:
+        return
+    parent = conn.execute(
+        select(task_runs.c.id, task_runs.c.state_type, task_runs.c.state_details)
+        .join(flow_runs, flow_runs.c.parent_task_run_id == task_runs.c.id)
+        .where(flow_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id)
+    ).first()
+    if parent is None:
+        return
+    mirrored = (parent.state_details or {}).get(MIRRORED_FROM) == str(run_id)
+    if parent.state_type != StateType.PENDING.value and not mirrored:
+        return
+    copy = StateCreate(
+        type=state.type,
+        name=state.name,
+        message=state.message,
+        timestamp=state.timestamp,
+        state_details={MIRRORED_FROM: str(run_id)},
+    )
+    _set_state(conn, workspace_id, task_runs, parent.id, copy, "Task run not found.")
 
 
 # -- task runs ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from runfolio.errors import NotFound
 from runfolio.server.deps import DB
@@ -114,6 +114,12 @@ def runs(
             conn, WS, state=params.run_state(state), page=params.page_number(page_number)
         )
     return page("runs.html", {"p": model}, nav="runs", json_url=_twin(request))
+
+
+@router.get("/runs/flow-run/{run_id:uuid}")
+def run_link_from_other_clients(run_id: uuid.UUID) -> Response:
+    """Run engines that speak the same protocol log `<server>/runs/flow-run/<id>`."""
+    return RedirectResponse(urls.run(run_id), status_code=308)
 
 
 @router.get("/runs/{run_id:uuid}")
