@@ -33,6 +33,7 @@ from runfolio.schemas.runs import (
     default_state_name,
 )
 from runfolio.store.runs import new_task_run_row, read_task_run
+from runfolio.store.states import as_utc
 from runfolio.store.tables import run_states, task_runs
 
 
@@ -51,12 +52,6 @@ class TaskRunReport:
     total_run_time: float | None = None
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def _supersedes(current: Any, state_type: StateType, timestamp: dt.datetime) -> bool:
     """Whether a state entered at `timestamp` replaces the run's current state."""
     if current.state_type is None or current.state_timestamp is None:
@@ -70,10 +65,10 @@ def _state_columns(
     report: TaskRunReport, state: StateCreate, timestamp: dt.datetime, current: Any
 ) -> dict[str, Any]:
     """The row's state, counter and time columns once `state` is its current state."""
-    start = _aware(report.start_time) or (current.start_time if current is not None else None)
+    start = as_utc(report.start_time) or (current.start_time if current is not None else None)
     if start is None and state.type is StateType.RUNNING:
         start = timestamp
-    end = _aware(report.end_time)
+    end = as_utc(report.end_time)
     if end is None and state.type in TERMINAL_STATES:
         end = timestamp
     if state.type not in TERMINAL_STATES:
@@ -119,7 +114,7 @@ def record_task_run_event(
         return read_task_run(conn, workspace_id, run_id)
 
     now = utcnow()
-    timestamp = _aware(state.timestamp) or now
+    timestamp = as_utc(state.timestamp) or now
     current = conn.execute(
         select(
             task_runs.c.flow_run_id,

@@ -33,6 +33,7 @@ from runfolio.schemas.runs import (
 )
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
 from runfolio.store import filtering
+from runfolio.store.results import record_result_artifact
 from runfolio.store.states import (
     list_states as list_states,  # a run's state history is read through this module too
 )
@@ -240,7 +241,10 @@ MIRRORED_FROM = "mirrored_from_flow_run_id"
 def set_flow_run_state(
     conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
 ) -> State:
+    """Move a flow run to `state`; its result data (if any) is recorded as an artifact,
+    and a subflow's placeholder task run follows."""
     result = _set_state(conn, workspace_id, flow_runs, run_id, state, "Flow run not found.")
+    record_result_artifact(conn, workspace_id, run_id, state.data)
     _mirror_onto_parent_task_run(conn, workspace_id, run_id, state)
     return result
 

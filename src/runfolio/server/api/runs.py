@@ -22,7 +22,6 @@ from runfolio.schemas.runs import (
 )
 from runfolio.server.deps import DB, AppSettings, WorkspaceId
 from runfolio.server.responses import list_response, model_response
-from runfolio.store import results
 from runfolio.store import runs as store
 from runfolio.store.engine import read, write
 from runfolio.store.filtering import resolve_page
@@ -80,7 +79,6 @@ async def set_flow_run_state(
     """
     with write(db) as conn:
         state = store.set_flow_run_state(conn, ws, run_id, body.state)
-        results.record_result_artifact(conn, ws, run_id, body.state.data)
     return model_response(OrchestrationResult(state=state), 201)
 
 
