@@ -7,6 +7,7 @@ from types import FrameType
 
 import typer
 
+from runfolio.cli._common import fail
 from runfolio.errors import SettingsError
 from runfolio.settings import load_settings
 
@@ -29,8 +30,7 @@ def start(
     try:
         settings = load_settings()
     except SettingsError as exc:
-        typer.secho(str(exc), fg="red", err=True)
-        raise typer.Exit(1) from None
+        fail(str(exc))
     import uvicorn
 
     from runfolio.server.app import create_app
