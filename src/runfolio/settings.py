@@ -8,6 +8,7 @@ variable and the reason.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,6 +48,25 @@ class Settings(BaseSettings):
     )
     default_limit: int = Field(
         default=200, ge=1, le=10_000, description="Default and maximum `limit` of filter routes."
+    )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description="SQLite's `synchronous` pragma. NORMAL: a commit survives a crash of the "
+        "process, but a power loss or OS crash may drop the last commits. FULL: every "
+        "acknowledged commit also survives a power loss (each commit waits for fsync).",
+    )
+    write_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="Seconds a server write waits for the database's write lock (held by "
+        "another process or a long write) before answering 503 with Retry-After.",
+    )
+    strict_artifact_data: bool = Field(
+        default=False,
+        description="Refuse (422) artifact data that does not fit its known type (markdown "
+        "and image not a string, table not a table, progress not a number in 0-100). Off by "
+        "default: like the protocol's server, any JSON is stored for any type.",
     )
     http_timeout: float = Field(default=30.0, gt=0, description="HTTP client timeout, seconds.")
     http_retries: int = Field(
