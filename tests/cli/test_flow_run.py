@@ -90,7 +90,7 @@ def test_inspect_shows_the_run_and_its_artifacts(cli: Invoke, store: RunfolioCli
         "etl",
         "Completed",
         "2026-01-02 03:04:05 UTC",
-        "0.25s",
+        "250ms",
         '{"n": 3}',
         "nightly",
         "Artifacts of this run",

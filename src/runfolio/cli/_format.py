@@ -1,4 +1,5 @@
-"""Turning values into short, human text (times, durations, excerpts) and tables."""
+"""The CLI's text: times and durations in the shared style (`runfolio.humanize`),
+with `-` for a missing value; excerpts and tables."""
 
 from __future__ import annotations
 
@@ -7,41 +8,20 @@ import datetime as dt
 from rich import box
 from rich.table import Table
 
+from runfolio import humanize
+
 UTC = dt.UTC
 EMPTY = "-"
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def exact(value: dt.datetime | None, zone: bool = True) -> str:
     """`2026-11-26 20:27:25 UTC` (without ` UTC` when `zone` is false)."""
-    if value is None:
-        return EMPTY
-    text = _aware(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{text} UTC" if zone else text
-
-
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
+    return EMPTY if value is None else humanize.exact(value, zone)
 
 
 def relative(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """`just now`, `5 seconds ago`, `1 minute ago`, `3 days ago`, …"""
-    if value is None:
-        return EMPTY
-    now = now or dt.datetime.now(UTC)
-    seconds = int((now - _aware(value)).total_seconds())
-    if seconds < 0:  # a clock ahead of ours
-        return "in the future"
-    if seconds < 5:
-        return "just now"
-    steps = ((60, "second", 1), (3600, "minute", 60), (86400, "hour", 3600), (None, "day", 86400))
-    for bound, unit, size in steps:
-        if bound is None or seconds < bound:
-            return f"{_plural(seconds // size, unit)} ago"
-    raise AssertionError("unreachable")
+    """`just now`, `12 seconds ago`, `1 minute ago`, `3 days ago`, …"""
+    return EMPTY if value is None else humanize.relative(value, now)
 
 
 def when(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
@@ -60,28 +40,14 @@ def when_cell(value: dt.datetime | None, wide: bool = True) -> str:
     return f"{relative(value)}\n{exact(value, zone=False)}"
 
 
-def duration(seconds: float | None) -> str:
-    """`0.25s`, `42.0s`, `3m 04s`, `2h 05m`."""
-    if seconds is None:
-        return EMPTY
-    if seconds < 60:
-        return f"{seconds:.2f}s" if seconds < 1 else f"{seconds:.1f}s"
-    whole = int(seconds)
-    if whole < 3600:
-        return f"{whole // 60}m {whole % 60:02d}s"
-    return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
-
-
 def run_duration(
     start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime | None = None
 ) -> str:
-    """How long a run took, or has been running (`12.0s (running)`)."""
+    """How long a run took, or has been running (`12s (running)`)."""
     if start is None:
         return EMPTY
-    if end is None:
-        now = now or dt.datetime.now(UTC)
-        return f"{duration((now - _aware(start)).total_seconds())} (running)"
-    return duration(max((_aware(end) - _aware(start)).total_seconds(), 0.0))
+    taken = humanize.duration(humanize.elapsed(start, end, now or dt.datetime.now(UTC)))
+    return taken if end is not None else f"{taken} (running)"
 
 
 def excerpt(text: str | None, width: int = 48) -> str:

@@ -1,10 +1,17 @@
-"""How times, durations and states read on the pages (used by data, graph and templates)."""
+"""How times, durations and states read on the pages (used by data, graph and templates).
+
+The wording is `runfolio.humanize`'s, shared with the CLI; a missing value reads `–`
+(an empty string in attributes: `exact`, `iso`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from runfolio import humanize
 from runfolio.schemas.runs import TERMINAL_STATES
+
+MISSING = "–"
 
 
 def is_finished(state_type: str | None) -> bool:
@@ -12,62 +19,26 @@ def is_finished(state_type: str | None) -> bool:
 
 
 def duration(seconds: float | None) -> str:
-    """`450ms`, `12.3s`, `4m 05s`, `2h 03m`, `3d 4h`."""
-    if seconds is None:
-        return "–"
-    seconds = max(seconds, 0.0)
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h {minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d {hours}h"
+    """`450ms`, `12s`, `4m 05s`, … (`runfolio.humanize`)."""
+    return MISSING if seconds is None else humanize.duration(seconds)
 
 
 def run_seconds(
     start: dt.datetime | None, end: dt.datetime | None, now: dt.datetime
 ) -> float | None:
     """How long a run has taken (so far, while it runs)."""
-    if start is None:
-        return None
-    return ((end or now) - start).total_seconds()
+    return None if start is None else humanize.elapsed(start, end, now)
 
 
 def exact(value: dt.datetime | None) -> str:
     """`2026-01-31 14:05:09 UTC`."""
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "" if value is None else humanize.exact(value)
 
 
 def iso(value: dt.datetime | None) -> str:
-    if value is None:
-        return ""
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return "" if value is None else humanize.iso(value)
 
 
 def relative(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """`just now`, `5 minutes ago`, `3 days ago`, or the date for older times."""
-    if value is None:
-        return "–"
-    now = now or dt.datetime.now(dt.UTC)
-    seconds = (now - value).total_seconds()
-    future = seconds < 0
-    seconds = abs(seconds)
-    if seconds < 10:
-        return "just now"
-    for size, unit in ((86400 * 30, None), (86400, "day"), (3600, "hour"), (60, "minute")):
-        if seconds >= size:
-            if unit is None:
-                return value.astimezone(dt.UTC).strftime("%b %d, %Y")
-            count = int(seconds // size)
-            text = f"{count} {unit}{'s' if count != 1 else ''}"
-            return f"in {text}" if future else f"{text} ago"
-    count = int(seconds)
-    return f"in {count} seconds" if future else f"{count} seconds ago"
+    return MISSING if value is None else humanize.relative(value, now)
