@@ -62,3 +62,18 @@ class ServerError(RunfolioError):
         super().__init__(f"{url} answered {status_code}: {detail}")
         self.status_code = status_code
         self.detail = detail
+
+
+class LimitTooLarge(Invalid):
+    """A page `limit` above the most the server returns at once, `max_limit`.
+
+    Over HTTP the body is the protocol's `{"detail": ...}`; the maximum also
+    travels as a number in the `header` response header, so a client that pages
+    can shrink its pages without reading the prose.
+    """
+
+    header = "X-Runfolio-Max-Limit"
+
+    def __init__(self, max_limit: int) -> None:
+        super().__init__(f"Invalid limit: must be less than or equal to {max_limit}.")
+        self.max_limit = max_limit

@@ -44,10 +44,3 @@ def test_home_that_is_a_file(cli: Invoke, tmp_path: Path) -> None:
     result = cli("artifact", "ls", env={"RUNFOLIO_HOME": str(home)})
     assert_failed(result)
     assert "Cannot open the database" in result.stderr
-
-
-def test_refused_input_is_reported(cli: Invoke) -> None:
-    # A store whose page limit is below the one asked for refuses the query (Invalid).
-    result = cli("artifact", "ls", "--limit", "100", env={"RUNFOLIO_DEFAULT_LIMIT": "50"})
-    assert_failed(result)
-    assert "Invalid limit: must be less than or equal to 50." in result.stderr

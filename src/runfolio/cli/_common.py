@@ -16,12 +16,13 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import typer
 
 from runfolio.client import RunfolioClient, client_for
-from runfolio.errors import RunfolioError, ServerUnreachable
+from runfolio.errors import LimitTooLarge, RunfolioError, ServerUnreachable
 from runfolio.settings import load_settings
 
 T = TypeVar("T")
 
-#: Page size of the filter calls; the protocol's default (and maximum) limit.
+#: Page size of the filter calls: the protocol's default (and maximum) limit, or the
+#: server's own maximum when that is smaller (see `fetch_pages`).
 PAGE_SIZE = 200
 #: Largest `--limit` a listing accepts (fetched in pages of PAGE_SIZE).
 MAX_LIMIT = 10_000
@@ -84,13 +85,23 @@ def dump_json(payload: Any) -> None:
 def fetch_pages(fetch: Callable[[int | None, int], Sequence[T]], limit: int | None) -> list[T]:
     """Call `fetch(page_limit, offset)` page by page until `limit` items or the end.
 
-    With no `limit`, pages are asked with `page_limit=None` (the server's own
-    default page size, whatever it is configured to) until one comes back empty.
+    Pages hold PAGE_SIZE items unless the server allows fewer: it refuses the
+    first page then, naming its maximum, and that maximum is used from there on
+    (one extra request per listing, none per page). With no `limit`, pages are
+    asked with `page_limit=None` (the server's own default page size, whatever it
+    is configured to) until one comes back empty.
     """
     items: list[T] = []
+    page_size = PAGE_SIZE
     while limit is None or len(items) < limit:
-        size = None if limit is None else min(PAGE_SIZE, limit - len(items))
-        page = fetch(size, len(items))
+        size = None if limit is None else min(page_size, limit - len(items))
+        try:
+            page = fetch(size, len(items))
+        except LimitTooLarge as exc:
+            if size is None or not 0 < exc.max_limit < size:  # retrying would not help
+                raise
+            page_size = exc.max_limit
+            continue
         items.extend(page)
         if not page or (size is not None and len(page) < size):
             break

@@ -141,10 +141,16 @@ def inspect(
             fail(f"Flow run '{target}' not found.")
         flow_name = _flow_names(client, [run])[run.flow_id]
         count = _artifact_count(client, target)
-        artifacts = client.filter_artifacts(
-            ArtifactFilterBody(
-                artifacts=_of_run(target), limit=PAGE_SIZE, sort=ArtifactSort.CREATED_DESC
-            )
+        artifacts = fetch_pages(
+            lambda n, offset: client.filter_artifacts(
+                ArtifactFilterBody(
+                    artifacts=_of_run(target),
+                    limit=n,
+                    offset=offset,
+                    sort=ArtifactSort.CREATED_DESC,
+                )
+            ),
+            PAGE_SIZE,
         )
     if is_json(output):
         summary = _summary(run, flow_name, count)

@@ -15,7 +15,14 @@ import httpx
 from pydantic import BaseModel, TypeAdapter
 
 from runfolio._version import __version__
-from runfolio.errors import Conflict, Invalid, NotFound, ServerError, ServerUnreachable
+from runfolio.errors import (
+    Conflict,
+    Invalid,
+    LimitTooLarge,
+    NotFound,
+    ServerError,
+    ServerUnreachable,
+)
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -70,6 +77,9 @@ def _error_from(response: httpx.Response) -> Exception:
     if response.status_code == 409:
         return Conflict(detail or "Conflict")
     if response.status_code == 422:
+        max_limit = response.headers.get(LimitTooLarge.header, "")
+        if max_limit.isdecimal():
+            return LimitTooLarge(int(max_limit))
         errors = body.get("exception_detail") if isinstance(body, dict) else None
         if errors:
             reasons = "; ".join(

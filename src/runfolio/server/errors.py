@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
-from runfolio.errors import Conflict, Invalid, NotFound
+from runfolio.errors import Conflict, Invalid, LimitTooLarge, NotFound
 
 log = logging.getLogger("runfolio.server")
 
@@ -148,6 +148,10 @@ async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_invalid(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Invalid)
+    if isinstance(exc, LimitTooLarge):
+        response = detail(422, str(exc))
+        response.headers[LimitTooLarge.header] = str(exc.max_limit)
+        return response
     if exc.errors:
         return validation_error(exc.errors, await _request_body(request))
     return detail(422, str(exc))

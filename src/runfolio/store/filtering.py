@@ -31,7 +31,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
 
-from runfolio.errors import Invalid
+from runfolio.errors import Invalid, LimitTooLarge
 from runfolio.schemas import filters as f
 from runfolio.schemas.bodies import RelatedFilters
 from runfolio.schemas.sorting import ArtifactSort, FlowRunSort, TaskRunSort
@@ -45,7 +45,7 @@ def resolve_page(limit: int | None, offset: int | None, max_limit: int) -> tuple
     if limit is None:
         limit = max_limit
     if limit > max_limit:
-        raise Invalid(f"Invalid limit: must be less than or equal to {max_limit}.")
+        raise LimitTooLarge(max_limit)
     if limit < 0:
         raise Invalid("Invalid limit: must be greater than or equal to 0.")
     return limit, offset or 0
