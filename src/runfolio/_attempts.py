@@ -5,11 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     from runfolio.schemas.runs import StateCreate
+
+R = TypeVar("R")
 
 
 def _state(type_: str, name: str, message: str | None = None) -> StateCreate:
@@ -67,6 +70,94 @@ def retry_delay(delays: float | Sequence[float] | None, attempt: int) -> float:
     if not delays:
         return 0.0
     return float(delays[min(attempt - 1, len(delays) - 1)])
+
+
+class Step(NamedTuple):
+    """What an attempt's outcome means: a state to record now, and what comes next."""
+
+    state: StateCreate
+    retry_in: float | None  # seconds before the next attempt; None when this one was the last
+
+
+class Attempts:
+    """The retry policy of one run, with no I/O of its own.
+
+    Told how an attempt ended, it answers done (COMPLETED), give up (FAILED, or
+    CRASHED for an interrupt) or retry after N seconds (AwaitingRetry, then
+    Retrying), so flows and tasks, sync and async, follow one rule; the drivers
+    below only call the function, record states and sleep.
+    """
+
+    __slots__ = ("delays", "number", "retries", "what")
+
+    def __init__(self, retries: int, delays: float | Sequence[float] | None, what: str) -> None:
+        self.retries = retries
+        self.delays = delays
+        self.what = what  # "Flow run" or "Task run", for the failure message
+        self.number = 1  # the attempt under way
+
+    def succeeded(self) -> Step:
+        return Step(completed(), None)
+
+    def failed(self, exc: BaseException) -> Step:
+        # Only ordinary exceptions are retried: an interrupt or exit ends the run at once.
+        if self.number > self.retries or not isinstance(exc, Exception):
+            return Step(end_state(exc, self.what), None)
+        delay = retry_delay(self.delays, self.number)
+        return Step(awaiting_retry(exc, self.number, delay), delay)
+
+    def retrying(self) -> StateCreate:
+        """The state that starts the next attempt, once the wait is over."""
+        self.number += 1
+        return running("Retrying")
+
+
+def drive(
+    call: Callable[[], R],
+    attempts: Attempts,
+    record: Callable[[StateCreate], object],
+    finish: Callable[[StateCreate], object],
+) -> R:
+    """Call until `attempts` says done or give up; the last state goes to `finish`."""
+    while True:
+        try:
+            result = call()
+        except BaseException as exc:
+            step = attempts.failed(exc)
+            if step.retry_in is None:
+                finish(step.state)
+                raise
+            record(step.state)
+            time.sleep(step.retry_in)
+            record(attempts.retrying())
+        else:
+            finish(attempts.succeeded().state)
+            return result
+
+
+async def drive_async(
+    call: Callable[[], Awaitable[R]],
+    attempts: Attempts,
+    record: Callable[[StateCreate], Awaitable[object]],
+    finish: Callable[[StateCreate], Awaitable[object]],
+) -> R:
+    """`drive` for a coroutine function: awaits the call and the records, sleeps with asyncio."""
+    import asyncio  # loaded only by async runs, to keep `import runfolio` light
+
+    while True:
+        try:
+            result = await call()
+        except BaseException as exc:
+            step = attempts.failed(exc)
+            if step.retry_in is None:
+                await finish(step.state)
+                raise
+            await record(step.state)
+            await asyncio.sleep(step.retry_in)
+            await record(attempts.retrying())
+        else:
+            await finish(attempts.succeeded().state)
+            return result
 
 
 # Parameters are a readable record of the call, not a copy of its data.

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from runfolio import _attempts
 from runfolio._recorder import recorder_for
@@ -21,6 +20,9 @@ from runfolio._runlogs import flush as flush_logs
 from runfolio._runlogs import install_print_capture
 from runfolio._signals import sigterm_as_exit
 from runfolio.context import FlowRunContext, flow_run_context, task_run_context
+
+if TYPE_CHECKING:
+    from runfolio.schemas.runs import StateCreate
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -114,8 +116,7 @@ class Flow(Generic[P, R]):
         )
         return ctx, wrapper_task
 
-    def _finish(self, ctx: FlowRunContext, wrapper_task: Any, exc: BaseException | None) -> None:
-        state = _attempts.completed() if exc is None else _attempts.end_state(exc, "Flow run")
+    def _finish(self, ctx: FlowRunContext, wrapper_task: Any, state: StateCreate) -> None:
         flush_logs(ctx.flow_run_id)
         recorder_for(ctx.client).flush()  # task runs are written before the flow's end state
         ctx.client.set_flow_run_state(ctx.flow_run_id, state)
@@ -133,29 +134,20 @@ class Flow(Generic[P, R]):
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
 
+    def _policy(self) -> _attempts.Attempts:
+        return _attempts.Attempts(self.retries, self.retry_delay_seconds, "Flow run")
+
     def _attempts_sync(
         self, ctx: FlowRunContext, wrapper_task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> R:
-        client = ctx.client
-        client.set_flow_run_state(ctx.flow_run_id, _attempts.running())
-        attempt = 1
-        while True:
-            try:
-                result = self.fn(*args, **kwargs)
-            except BaseException as exc:
-                if attempt > self.retries or not isinstance(exc, Exception):
-                    self._finish(ctx, wrapper_task, exc)
-                    raise
-                delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
-                client.set_flow_run_state(
-                    ctx.flow_run_id, _attempts.awaiting_retry(exc, attempt, delay)
-                )
-                time.sleep(delay)
-                client.set_flow_run_state(ctx.flow_run_id, _attempts.running("Retrying"))
-                attempt += 1
-                continue
-            self._finish(ctx, wrapper_task, None)
-            return result
+        record = functools.partial(ctx.client.set_flow_run_state, ctx.flow_run_id)
+        record(_attempts.running())
+        return _attempts.drive(
+            functools.partial(self.fn, *args, **kwargs),
+            self._policy(),
+            record,
+            functools.partial(self._finish, ctx, wrapper_task),
+        )
 
     async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         import asyncio  # loaded only by async runs, to keep `import runfolio` light
@@ -175,27 +167,20 @@ class Flow(Generic[P, R]):
     ) -> R:
         import asyncio
 
-        client = ctx.client
-        await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, _attempts.running())
-        attempt = 1
-        while True:
-            try:
-                result = await self.fn(*args, **kwargs)  # type: ignore[misc]
-            except BaseException as exc:
-                if attempt > self.retries or not isinstance(exc, Exception):
-                    await asyncio.to_thread(self._finish, ctx, wrapper_task, exc)
-                    raise
-                delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
-                state = _attempts.awaiting_retry(exc, attempt, delay)
-                await asyncio.to_thread(client.set_flow_run_state, ctx.flow_run_id, state)
-                await asyncio.sleep(delay)
-                await asyncio.to_thread(
-                    client.set_flow_run_state, ctx.flow_run_id, _attempts.running("Retrying")
-                )
-                attempt += 1
-                continue
-            await asyncio.to_thread(self._finish, ctx, wrapper_task, None)
-            return result
+        # The client blocks: its writes run in a thread, off the event loop.
+        def record(state: StateCreate) -> Awaitable[Any]:
+            return asyncio.to_thread(ctx.client.set_flow_run_state, ctx.flow_run_id, state)
+
+        def finish(state: StateCreate) -> Awaitable[None]:
+            return asyncio.to_thread(self._finish, ctx, wrapper_task, state)
+
+        await record(_attempts.running())
+        return await _attempts.drive_async(
+            functools.partial(self.fn, *args, **kwargs),  # type: ignore[arg-type]
+            self._policy(),
+            record,
+            finish,
+        )
 
 
 @overload

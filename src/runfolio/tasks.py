@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from runfolio import _attempts
 from runfolio._recorder import recorder_for
 from runfolio._runlogs import install_print_capture
 from runfolio.context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
+
+if TYPE_CHECKING:
+    from runfolio.schemas.runs import StateCreate
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -172,64 +174,39 @@ class Task(Generic[P, R]):
             log_prints=log_prints,
         )
 
-    def _after_failure(
-        self, run_id: Any, recorder: Any, exc: BaseException, attempt: int
-    ) -> float | None:
-        """Record a failed attempt: the delay before the retry, or None when it was the last."""
-        if attempt > self.retries or not isinstance(exc, Exception):
-            recorder.state(run_id, _attempts.end_state(exc, "Task run"))
-            return None
-        delay = _attempts.retry_delay(self.retry_delay_seconds, attempt)
-        recorder.state(run_id, _attempts.awaiting_retry(exc, attempt, delay))
-        return delay
+    def _policy(self) -> _attempts.Attempts:
+        return _attempts.Attempts(self.retries, self.retry_delay_seconds, "Task run")
 
     def _run_sync(
         self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> R:
-        recorder = recorder_for(flow_ctx.client)
         task_run = self._create_run(flow_ctx, args, kwargs)
+        # The recorder queues states (written in batches): no I/O here.
+        record = functools.partial(recorder_for(flow_ctx.client).state, task_run.id)
         token = task_run_context.set(self._context(flow_ctx, task_run))
         try:
-            attempt = 1
-            while True:
-                try:
-                    result = self.fn(*args, **kwargs)
-                except BaseException as exc:
-                    delay = self._after_failure(task_run.id, recorder, exc, attempt)
-                    if delay is None:
-                        raise
-                    time.sleep(delay)
-                    recorder.state(task_run.id, _attempts.running("Retrying"))
-                    attempt += 1
-                    continue
-                recorder.state(task_run.id, _attempts.completed())
-                return result
+            call = functools.partial(self.fn, *args, **kwargs)
+            return _attempts.drive(call, self._policy(), record, record)
         finally:
             task_run_context.reset(token)
 
     async def _run_async(
         self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> R:
-        import asyncio  # loaded only by async runs, to keep `import runfolio` light
-
-        recorder = recorder_for(flow_ctx.client)
         task_run = self._create_run(flow_ctx, args, kwargs)
+        recorder = recorder_for(flow_ctx.client)
+
+        async def record(state: StateCreate) -> None:
+            recorder.state(task_run.id, state)  # queued, so it does not block the loop
+
         token = task_run_context.set(self._context(flow_ctx, task_run))
         try:
-            attempt = 1
-            while True:
-                try:
-                    result = await self.fn(*args, **kwargs)  # type: ignore[misc]
-                except BaseException as exc:
-                    delay = self._after_failure(task_run.id, recorder, exc, attempt)
-                    if delay is None:
-                        raise
-                    await asyncio.sleep(delay)
-                    recorder.state(task_run.id, _attempts.running("Retrying"))
-                    attempt += 1
-                    continue
-                recorder.state(task_run.id, _attempts.completed())
-                return result
+            return await _attempts.drive_async(
+                functools.partial(self.fn, *args, **kwargs),  # type: ignore[arg-type]
+                self._policy(),
+                record,
+                record,
+            )
         finally:
             task_run_context.reset(token)
 

@@ -166,6 +166,92 @@ def test_retries_exhausted_fail_the_task(client: RunfolioClient) -> None:
     assert task_run.state_type == "FAILED" and task_run.run_count == 2
 
 
+def flow_state_names(client: RunfolioClient, name: str) -> list[str]:
+    return [s.name for s in client.read_flow_run_states(only_flow_run(client, name).id)]
+
+
+def test_flow_retries_record_each_attempt(client: RunfolioClient) -> None:
+    attempts: list[int] = []
+
+    @flow(retries=2, retry_delay_seconds=0.01)
+    def flaky_flow() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first attempt failed")
+        return "ok"
+
+    assert flaky_flow() == "ok"
+    run = only_flow_run(client, "flaky-flow")
+    assert run.state_type == "COMPLETED" and run.run_count == 2
+    names = flow_state_names(client, "flaky-flow")
+    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
+    (waiting,) = [s for s in client.read_flow_run_states(run.id) if s.name == "AwaitingRetry"]
+    assert waiting.message is not None
+    assert "Attempt 1 failed (RuntimeError: first attempt failed)" in waiting.message
+    assert "retrying in 0.01 s" in waiting.message
+
+
+def test_flow_retries_exhausted_fail_the_flow(client: RunfolioClient) -> None:
+    calls: list[int] = []
+
+    @flow(retries=2, retry_delay_seconds=[0, 0.01])
+    def doomed_flow() -> None:
+        calls.append(1)
+        raise ValueError(f"attempt {len(calls)}")
+
+    with pytest.raises(ValueError, match="attempt 3"):
+        doomed_flow()
+    run = only_flow_run(client, "doomed-flow")
+    assert len(calls) == 3
+    assert run.state_type == "FAILED" and run.run_count == 3 and run.end_time is not None
+    assert run.state.message is not None and "ValueError: attempt 3" in run.state.message
+    names = flow_state_names(client, "doomed-flow")
+    assert names == ["Pending", "Running"] + ["AwaitingRetry", "Retrying"] * 2 + ["Failed"]
+
+
+def test_async_flow_retries(client: RunfolioClient) -> None:
+    attempts: list[int] = []
+
+    @flow(retries=1, retry_delay_seconds=0.01)
+    async def flaky_async() -> str:
+        await asyncio.sleep(0)
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("first attempt failed")
+        return "ok"
+
+    @flow(retries=1)
+    async def doomed_async() -> None:
+        raise ValueError("always")
+
+    assert asyncio.run(flaky_async()) == "ok"
+    with pytest.raises(ValueError, match="always"):
+        asyncio.run(doomed_async())
+
+    done = only_flow_run(client, "flaky-async")
+    assert done.state_type == "COMPLETED" and done.run_count == 2
+    names = flow_state_names(client, "flaky-async")
+    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Completed"]
+    failed = only_flow_run(client, "doomed-async")
+    assert failed.state_type == "FAILED" and failed.run_count == 2
+    names = flow_state_names(client, "doomed-async")
+    assert names == ["Pending", "Running", "AwaitingRetry", "Retrying", "Failed"]
+
+
+def test_an_interrupt_is_not_retried(client: RunfolioClient) -> None:
+    calls: list[int] = []
+
+    @flow(retries=3)
+    def interrupted() -> None:
+        calls.append(1)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+    assert len(calls) == 1
+    assert only_flow_run(client, "interrupted").state_type == "CRASHED"
+
+
 def test_async_flow_and_tasks(client: RunfolioClient) -> None:
     @task
     async def double(x: int) -> int:
