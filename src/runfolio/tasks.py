@@ -131,36 +131,7 @@ class Task(Generic[P, R]):
             state=state,
         )
         recorder_for(flow_ctx.client).started(action)
-        # Every field given: pydantic computes no defaults (that costs more than the rest).
-        return TaskRun.model_construct(
-            id=action.id,
-            created=state.timestamp,
-            updated=state.timestamp,
-            name=action.name,
-            flow_run_id=action.flow_run_id,
-            task_key=action.task_key,
-            dynamic_key=action.dynamic_key,
-            cache_key=None,
-            cache_expiration=None,
-            task_version=None,
-            empirical_policy=action.empirical_policy,
-            tags=action.tags,
-            labels={},
-            state_id=None,
-            task_inputs=inputs,
-            state_type=state.type,
-            state_name=state.name,
-            run_count=1,
-            flow_run_run_count=0,
-            expected_start_time=state.timestamp,
-            next_scheduled_start_time=None,
-            start_time=state.timestamp,
-            end_time=None,
-            total_run_time=0.0,
-            estimated_run_time=0.0,
-            estimated_start_time_delta=0.0,
-            state=None,
-        )
+        return TaskRun.started(action, state)
 
     def _context(self, flow_ctx: FlowRunContext, task_run: Any) -> TaskRunContext:
         log_prints = flow_ctx.log_prints if self.log_prints is None else self.log_prints
