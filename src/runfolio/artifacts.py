@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from runfolio import _encoding
-from runfolio._dispatch import dual
-from runfolio.client import RunfolioClient, get_client
-from runfolio.context import current_run_ids, flow_run_context, in_async_context
+from runfolio._dispatch import dual as _dual
+from runfolio.client import RunfolioClient
+from runfolio.client import get_client as _get_client
+from runfolio.context import current_run_ids, in_async_context
+from runfolio.context import flow_run_context as _flow_run_context
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact as StoredArtifact
 from runfolio.schemas.artifacts import ArtifactCreate, ArtifactUpdate, validate_key
@@ -49,8 +51,8 @@ __all__ = [
 def _client(client: RunfolioClient | None = None) -> RunfolioClient:
     if client is not None:
         return client
-    flow_ctx = flow_run_context.get()
-    return flow_ctx.client if flow_ctx is not None else get_client()
+    flow_ctx = _flow_run_context.get()
+    return flow_ctx.client if flow_ctx is not None else _get_client()
 
 
 class Artifact(BaseModel):
@@ -105,7 +107,7 @@ class Artifact(BaseModel):
         action = self._action()  # encode and pick up the run context in the caller's task
         return await asyncio.to_thread(_client(client).create_artifact, action)
 
-    @dual(acreate)
+    @_dual(acreate)
     def create(self, client: RunfolioClient | None = None) -> StoredArtifact:
         """Store this artifact; returns the stored version (with its id and times)."""
         return self._create(client)
@@ -250,7 +252,7 @@ async def acreate_link_artifact(
     return (await new.acreate(client)).id
 
 
-@dual(acreate_link_artifact)
+@_dual(acreate_link_artifact)
 def create_link_artifact(
     link: str,
     link_text: str | None = None,
@@ -272,7 +274,7 @@ async def acreate_markdown_artifact(
     ).id
 
 
-@dual(acreate_markdown_artifact)
+@_dual(acreate_markdown_artifact)
 def create_markdown_artifact(
     markdown: str, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
@@ -287,7 +289,7 @@ async def acreate_table_artifact(
     return (await TableArtifact(key=key, description=description, table=table).acreate()).id
 
 
-@dual(acreate_table_artifact)
+@_dual(acreate_table_artifact)
 def create_table_artifact(
     table: Any, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
@@ -304,7 +306,7 @@ async def acreate_progress_artifact(
     ).id
 
 
-@dual(acreate_progress_artifact)
+@_dual(acreate_progress_artifact)
 def create_progress_artifact(
     progress: float, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
@@ -319,7 +321,7 @@ async def acreate_image_artifact(
     return (await ImageArtifact(key=key, description=description, image_url=image_url).acreate()).id
 
 
-@dual(acreate_image_artifact)
+@_dual(acreate_image_artifact)
 def create_image_artifact(
     image_url: str, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
@@ -346,7 +348,7 @@ async def aupdate_progress_artifact(
     return artifact_id
 
 
-@dual(aupdate_progress_artifact)
+@_dual(aupdate_progress_artifact)
 def update_progress_artifact(
     artifact_id: uuid.UUID,
     progress: float,

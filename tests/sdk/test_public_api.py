@@ -1,7 +1,44 @@
-"""The exported names are exactly the documented ones."""
+"""The exported names are exactly the documented ones, and nothing else looks public."""
+
+from __future__ import annotations
+
+from types import ModuleType
 
 import runfolio
 import runfolio.artifacts
+
+# Imported by runfolio.artifacts for its own use, public by spelling only. Listed so
+# that any other public-looking name (a new helper, a new import) fails the test;
+# an entry goes when the module imports it privately.
+ARTIFACTS_IMPLEMENTATION_IMPORTS = {
+    "Any",
+    "ArtifactCreate",
+    "ArtifactFilterBody",
+    "ArtifactSort",
+    "ArtifactUpdate",
+    "BaseModel",
+    "ClassVar",
+    "ConfigDict",
+    "NotFound",
+    "RunfolioClient",
+    "StoredArtifact",
+    "current_run_ids",
+    "field_validator",
+    "in_async_context",
+    "new_id",
+    "validate_key",
+}
+
+
+def public_names(module: ModuleType) -> set[str]:
+    """The names without a leading underscore, less imported modules and `annotations`."""
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, ModuleType)
+        and value is not annotations  # the `from __future__` feature
+    }
 
 
 def test_top_level_names() -> None:
@@ -10,6 +47,18 @@ def test_top_level_names() -> None:
     )
     for name in runfolio.__all__:
         assert hasattr(runfolio, name)
+
+
+def test_top_level_public_names_are_exported() -> None:
+    assert public_names(runfolio) | {"__version__"} == set(runfolio.__all__)
+
+
+def test_artifacts_public_names_are_exported() -> None:
+    names = public_names(runfolio.artifacts)
+    assert ARTIFACTS_IMPLEMENTATION_IMPORTS <= names  # a stale entry is removed from the list
+    assert names - ARTIFACTS_IMPLEMENTATION_IMPORTS == set(runfolio.artifacts.__all__)
+    for private in ("get_client", "dual", "flow_run_context"):
+        assert private not in names
 
 
 def test_artifacts_names() -> None:
