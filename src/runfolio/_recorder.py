@@ -4,7 +4,8 @@ A task call queues its run and states here instead of waiting for the
 database or server; a background thread writes what is pending every 50 ms in
 one batch (`record_task_runs`), so a run that finished in between is written
 once, with its whole history. Flows flush the recorder before they finish, and
-the process flushes it at exit. States carry their own timestamps, so times
+the process flushes it at exit. Each client owns one recorder (`client.recorder`)
+and closes it when it closes. States carry their own timestamps, so times
 are exact whenever they are written.
 """
 
@@ -15,6 +16,7 @@ import logging
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -44,6 +46,8 @@ class TaskRunRecorder:
         # Runs not finished yet: their create action, needed for later state records.
         self._open: dict[uuid.UUID, TaskRunCreate] = {}
         self._thread: threading.Thread | None = None
+        self._closed = False
+        _live.add(self)
 
     def started(self, action: TaskRunCreate) -> None:
         """Queue a new task run (its `state` is its first state)."""
@@ -88,7 +92,19 @@ class TaskRunRecorder:
                     exc,
                 )
 
+    def close(self) -> None:
+        """Write what is queued and stop the background thread."""
+        self._closed = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+        self.flush()
+
     def _ensure_thread(self) -> None:
+        if self._closed:
+            self.flush()  # a closed recorder writes at once
+            return
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
@@ -99,27 +115,24 @@ class TaskRunRecorder:
         self._wake.set()
 
     def _loop(self) -> None:
-        while True:
+        while not self._closed:
             self._wake.wait()
-            time.sleep(FLUSH_INTERVAL_S)  # let a batch gather
+            if not self._closed:
+                time.sleep(FLUSH_INTERVAL_S)  # let a batch gather
             self._wake.clear()
             self.flush()
 
 
-_recorders: dict[int, TaskRunRecorder] = {}
-_recorders_lock = threading.Lock()
+# Recorders still in use, flushed at exit; weak, so a closed client's recorder goes.
+_live: weakref.WeakSet[TaskRunRecorder] = weakref.WeakSet()
 
 
 def recorder_for(client: RunfolioClient) -> TaskRunRecorder:
-    """The recorder of `client` (one per client for the process)."""
-    with _recorders_lock:
-        recorder = _recorders.get(id(client))
-        if recorder is None:
-            recorder = _recorders[id(client)] = TaskRunRecorder(client)
-        return recorder
+    """The recorder `client` owns."""
+    return client.recorder
 
 
 @atexit.register
 def _flush_all() -> None:
-    for recorder in list(_recorders.values()):
+    for recorder in list(_live):
         recorder.flush()

@@ -47,6 +47,17 @@ class Invalid(RunfolioError):
         )
 
 
+class Busy(RunfolioError):
+    """The database's write lock could not be had in time; the caller may retry.
+
+    `retry_after` is a hint in seconds.
+    """
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ServerUnreachable(RunfolioError):
     """The runfolio server at the configured URL did not answer."""
 

@@ -7,7 +7,7 @@ edge by running these in a worker thread.
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
@@ -32,12 +32,17 @@ from runfolio.schemas.runs import (
     TaskRunRecord,
 )
 
+if TYPE_CHECKING:
+    from runfolio._recorder import TaskRunRecorder
+
 
 class RunfolioClient(Protocol):
     """What the SDK, the CLI and tests call; implemented by both transports."""
 
     #: Where the client sends its calls: a URL, or the embedded database's URL.
     target: str
+    #: Writes this client's task runs in the background, in batches.
+    recorder: TaskRunRecorder
 
     # -- artifacts
     def create_artifact(self, action: ArtifactCreate) -> Artifact: ...
@@ -67,4 +72,6 @@ class RunfolioClient(Protocol):
     def create_logs(self, logs: list[LogCreate]) -> None: ...
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Write what the recorder holds, then release connections and threads."""
+        ...

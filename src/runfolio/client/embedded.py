@@ -1,9 +1,14 @@
-"""The embedded transport: the same calls go straight to the store on a local database."""
+"""The embedded transport: the same calls go straight to the store on a local database.
+
+The client owns its engine: `close()` disposes it.
+"""
 
 from __future__ import annotations
 
 import uuid
 
+from runfolio import ops
+from runfolio._recorder import TaskRunRecorder
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -27,138 +32,101 @@ from runfolio.schemas.runs import (
     TaskRunRecord,
 )
 from runfolio.settings import Settings
-from runfolio.store import artifacts as artifact_store
-from runfolio.store import logs as log_store
-from runfolio.store import runs as run_store
-from runfolio.store.engine import open_engine, read, write
-from runfolio.store.filtering import resolve_page
-from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+from runfolio.store.engine import DEFAULT_WRITE_TIMEOUT, connect
+
+# A script waits longer for the write lock than a server request does: it has no
+# one to answer 503 to.
+EMBEDDED_WRITE_TIMEOUT = max(DEFAULT_WRITE_TIMEOUT, 30.0)
 
 
 class EmbeddedClient:
     """Reads and writes the database at `settings.resolved_database_url()` in-process."""
 
-    def __init__(self, settings: Settings, workspace_id: uuid.UUID = DEFAULT_WORKSPACE_ID) -> None:
+    def __init__(self, settings: Settings, caller: ops.Caller | None = None) -> None:
         self.target = settings.resolved_database_url()
-        self._engine = open_engine(self.target)
-        self._ws = workspace_id
-        self._max_limit = settings.default_limit
-
-    def _page(self, limit: int | None, offset: int | None) -> tuple[int, int]:
-        return resolve_page(limit, offset, self._max_limit)
+        engine = connect(
+            self.target,
+            synchronous=settings.sqlite_synchronous,
+            write_timeout=max(settings.write_timeout, EMBEDDED_WRITE_TIMEOUT),
+        )
+        self._ctx = ops.Context(engine, caller or ops.Caller(), settings.default_limit)
+        self.recorder = TaskRunRecorder(self)
 
     # -- artifacts
     def create_artifact(self, action: ArtifactCreate) -> Artifact:
-        with write(self._engine) as conn:
-            return artifact_store.create(conn, self._ws, action)[0]
+        return ops.create_artifact(self._ctx, action)[0]
 
     def read_artifact(self, artifact_id: uuid.UUID) -> Artifact:
-        with read(self._engine) as conn:
-            return artifact_store.read(conn, self._ws, artifact_id)
+        return ops.read_artifact(self._ctx, artifact_id)
 
     def read_latest_artifact(self, key: str) -> Artifact:
-        with read(self._engine) as conn:
-            return artifact_store.read_latest(conn, self._ws, key)
+        return ops.read_latest_artifact(self._ctx, key)
 
     def update_artifact(self, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
-        with write(self._engine) as conn:
-            artifact_store.update(conn, self._ws, artifact_id, action)
+        ops.update_artifact(self._ctx, artifact_id, action)
 
     def delete_artifact(self, artifact_id: uuid.UUID) -> None:
-        with write(self._engine) as conn:
-            artifact_store.delete(conn, self._ws, artifact_id)
+        ops.delete_artifact(self._ctx, artifact_id)
 
     def filter_artifacts(self, body: ArtifactFilterBody) -> list[Artifact]:
-        limit, offset = self._page(body.limit, body.offset)
-        with read(self._engine) as conn:
-            return artifact_store.filter_artifacts(
-                conn, self._ws, body.artifacts, body, body.sort, limit, offset
-            )
+        return ops.filter_artifacts(self._ctx, body)
 
     def filter_latest_artifacts(self, body: CollectionFilterBody) -> list[ArtifactCollection]:
-        limit, offset = self._page(body.limit, body.offset)
-        with read(self._engine) as conn:
-            return artifact_store.filter_collections(
-                conn, self._ws, body.artifacts, body, body.sort, limit, offset
-            )
+        return ops.filter_latest_artifacts(self._ctx, body)
 
     def count_artifacts(self, body: ArtifactCountBody) -> int:
-        with read(self._engine) as conn:
-            return artifact_store.count_artifacts(conn, self._ws, body.artifacts, body)
+        return ops.count_artifacts(self._ctx, body)
 
     def count_latest_artifacts(self, body: CollectionCountBody) -> int:
-        with read(self._engine) as conn:
-            return artifact_store.count_collections(conn, self._ws, body.artifacts, body)
+        return ops.count_latest_artifacts(self._ctx, body)
 
     # -- flows and runs
     def create_flow(self, action: FlowCreate) -> Flow:
-        with write(self._engine) as conn:
-            return run_store.create_flow(conn, self._ws, action)[0]
+        return ops.create_flow(self._ctx, action)[0]
 
     def read_flow(self, flow_id: uuid.UUID) -> Flow:
-        with read(self._engine) as conn:
-            return run_store.read_flow(conn, self._ws, flow_id)
+        return ops.read_flow(self._ctx, flow_id)
 
     def create_flow_run(self, action: FlowRunCreate) -> FlowRun:
-        with write(self._engine) as conn:
-            return run_store.create_flow_run(conn, self._ws, action)
+        return ops.create_flow_run(self._ctx, action)
 
     def read_flow_run(self, run_id: uuid.UUID) -> FlowRun:
-        with read(self._engine) as conn:
-            return run_store.read_flow_run(conn, self._ws, run_id)
+        return ops.read_flow_run(self._ctx, run_id)
 
     def filter_flow_runs(self, body: FlowRunFilterBody) -> list[FlowRun]:
-        limit, offset = self._page(body.limit, body.offset)
-        with read(self._engine) as conn:
-            return run_store.filter_flow_runs(
-                conn, self._ws, body.flow_runs, body.flows, body.sort, limit, offset
-            )
+        return ops.filter_flow_runs(self._ctx, body)
 
     def set_flow_run_state(self, run_id: uuid.UUID, state: StateCreate) -> State:
-        with write(self._engine) as conn:
-            return run_store.set_flow_run_state(conn, self._ws, run_id, state)
+        return ops.set_flow_run_state(self._ctx, run_id, state)
 
     def read_flow_run_states(self, run_id: uuid.UUID) -> list[State]:
-        with read(self._engine) as conn:
-            run_store.read_flow_run(conn, self._ws, run_id)
-            return run_store.list_states(conn, self._ws, flow_run_id=run_id)
+        return ops.read_flow_run_states(self._ctx, run_id)
 
     def create_task_run(self, action: TaskRunCreate) -> TaskRun:
-        with write(self._engine) as conn:
-            return run_store.create_task_run(conn, self._ws, action)
+        return ops.create_task_run(self._ctx, action)
 
     def read_task_run(self, run_id: uuid.UUID) -> TaskRun:
-        with read(self._engine) as conn:
-            return run_store.read_task_run(conn, self._ws, run_id)
+        return ops.read_task_run(self._ctx, run_id)
 
     def filter_task_runs(self, body: TaskRunFilterBody) -> list[TaskRun]:
-        limit, offset = self._page(body.limit, body.offset)
-        with read(self._engine) as conn:
-            return run_store.filter_task_runs(
-                conn, self._ws, body.task_runs, body.flow_runs, body.sort, limit, offset
-            )
+        return ops.filter_task_runs(self._ctx, body)
 
     def set_task_run_state(self, run_id: uuid.UUID, state: StateCreate) -> State:
-        with write(self._engine) as conn:
-            return run_store.set_task_run_state(conn, self._ws, run_id, state)
+        return ops.set_task_run_state(self._ctx, run_id, state)
 
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]:
-        with read(self._engine) as conn:
-            run_store.read_task_run(conn, self._ws, run_id)
-            return run_store.list_states(conn, self._ws, task_run_id=run_id)
+        return ops.read_task_run_states(self._ctx, run_id)
 
     def record_task_runs(self, records: list[TaskRunRecord]) -> None:
-        with write(self._engine) as conn:
-            run_store.record_task_runs(conn, self._ws, records)
+        ops.record_task_runs(self._ctx, records)
 
     def create_logs(self, logs: list[LogCreate]) -> None:
-        with write(self._engine) as conn:
-            log_store.create_logs(conn, self._ws, logs)
+        ops.create_logs(self._ctx, logs)
 
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]:
-        limit, offset = self._page(limit, 0)
-        with read(self._engine) as conn:
-            return log_store.list_logs(conn, self._ws, flow_run_id, limit, offset)
+        return ops.read_logs(self._ctx, flow_run_id, limit)
 
     def close(self) -> None:
-        """Nothing to release: engines are shared per database for the process."""
+        """Write pending task runs, then release the database connections."""
+        self.recorder.close()
+        self._ctx.db.dispose()

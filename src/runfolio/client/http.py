@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter
 
+from runfolio._recorder import TaskRunRecorder
 from runfolio._version import __version__
 from runfolio.errors import (
     Conflict,
@@ -101,6 +102,7 @@ class HttpClient:
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         self._retries = settings.http_retries
+        self.recorder = TaskRunRecorder(self)
         self._http = httpx.Client(
             base_url=settings.api_url + "/",
             headers=headers,
@@ -214,4 +216,6 @@ class HttpClient:
         return _list_of(Log, self._request("POST", "logs/filter", body).content)
 
     def close(self) -> None:
+        """Write pending task runs, then close the connection pool."""
+        self.recorder.close()
         self._http.close()

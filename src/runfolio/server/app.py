@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from runfolio._version import __version__
+from runfolio.ops import Caller, Context
 from runfolio.server.api import admin, artifacts, events, logs, runs
-from runfolio.server.errors import install_error_handlers
+from runfolio.server.concurrency import Gate
+from runfolio.server.deps import Api
+from runfolio.server.errors import ERROR_RESPONSES, install_error_handlers
 from runfolio.server.middleware import RequestGuard
 from runfolio.server.ui import mount_ui
 from runfolio.settings import Settings, load_settings
-from runfolio.store.engine import open_engine
+from runfolio.store.engine import connect
 
 API_PREFIX = "/api"
 WORKSPACE_PREFIX = "/api/accounts/{account_id}/workspaces/{workspace_id}"
@@ -32,7 +39,14 @@ def _api_routers() -> tuple[APIRouter, ...]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app on the configured database (migrated on open)."""
     settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="runfolio",
         version=__version__,
         summary="Run artifacts: markdown, tables, links, images and progress from your workflows.",
@@ -41,14 +55,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=f"{API_PREFIX}/redoc",
     )
     app.state.settings = settings
-    app.state.engine = open_engine(settings.resolved_database_url())
-    app.state.workspace_ids = {}
+    # The app owns its engine (disposed at shutdown).
+    app.state.engine = engine = connect(
+        settings.resolved_database_url(),
+        synchronous=settings.sqlite_synchronous,
+        write_timeout=settings.write_timeout,
+    )
+    app.state.gate = gate = Gate(engine, settings.write_timeout)
+    app.state.default_api = Api(Context(engine, Caller(), settings.default_limit), gate)
     install_error_handlers(app)
     # Each router is included directly (not through a parent router): FastAPI
     # walks nested routers on every request.
     for router in _api_routers():
-        app.include_router(router, prefix=API_PREFIX)
+        app.include_router(router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
         app.include_router(router, prefix=WORKSPACE_PREFIX, include_in_schema=False)
     mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
+    _document_page_limit(app, settings.default_limit)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def _document_page_limit(app: FastAPI, max_limit: int) -> None:
+    """Write this server's `limit` maximum (a setting) into the OpenAPI document.
+
+    The bodies cannot declare it themselves: it is checked by the paging rules, which
+    answer with the protocol's `{"detail": ...}` text rather than a field error.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = build()
+            for schema in document.get("components", {}).get("schemas", {}).values():
+                limit = schema.get("properties", {}).get("limit")
+                for option in (limit or {}).get("anyOf", [limit] if limit else []):
+                    if option.get("type") == "integer":
+                        option.update(minimum=0, maximum=max_limit)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

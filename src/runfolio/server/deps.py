@@ -1,4 +1,4 @@
-"""Request dependencies: the database engine and the addressed workspace.
+"""Request dependencies: the operations context of the addressed workspace.
 
 They are `async def` on purpose: FastAPI runs plain `def` dependencies in a
 worker thread, a thread hop per dependency per request.
@@ -6,52 +6,82 @@ worker thread, a thread hop per dependency per request.
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
 
+from runfolio.errors import NotFound
+from runfolio.ops import Caller, Context
+from runfolio.server.concurrency import Gate
 from runfolio.settings import Settings
-from runfolio.store import workspaces
-from runfolio.store.engine import write
-from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# The workspaces table's column size; longer names cannot name a workspace.
+MAX_WORKSPACE_NAME = 200
 
 
-async def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+@dataclass(frozen=True, slots=True)
+class Api:
+    """What a route needs: the operations context and the gate that runs operations
+    off the event loop (`await api.read(ops.read_artifact, artifact_id)`)."""
+
+    ctx: Context
+    gate: Gate
+
+    async def read(self, op: Callable[Concatenate[Context, P], T], *a: P.args, **kw: P.kwargs) -> T:
+        return await self.gate.read(op, self.ctx, *a, **kw)
+
+    async def write(
+        self, op: Callable[Concatenate[Context, P], T], *a: P.args, **kw: P.kwargs
+    ) -> T:
+        return await self.gate.write(op, self.ctx, *a, **kw)
 
 
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def resolve_workspace(connection: HTTPConnection) -> uuid.UUID:
+def caller_of(connection: HTTPConnection) -> Caller:
     """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one.
 
-    Used by HTTP routes (through `WorkspaceId`) and by websocket routes alike.
+    Used by HTTP routes (through `ApiDep`) and by websocket routes alike.
     """
     params = connection.path_params
     account = params.get("account_id")
     name = params.get("workspace_id")
     if account is None or name is None:
-        return DEFAULT_WORKSPACE_ID
-    cache: dict[tuple[str, str], uuid.UUID] = connection.app.state.workspace_ids
-    found = cache.get((account, name))
-    if found is None:
-        with write(connection.app.state.engine) as conn:
-            found = workspaces.resolve(conn, account, name)
-        cache[(account, name)] = found
-    return found
+        return Caller()
+    if not (0 < len(account) <= MAX_WORKSPACE_NAME and 0 < len(name) <= MAX_WORKSPACE_NAME):
+        raise NotFound(f"Workspace not found: names are 1 to {MAX_WORKSPACE_NAME} characters.")
+    return Caller(account=account, workspace=name)
 
 
-async def _workspace_id(request: Request) -> uuid.UUID:
-    return resolve_workspace(request)
+def api_for(connection: HTTPConnection) -> Api:
+    state = connection.app.state
+    caller = caller_of(connection)
+    if caller.is_default_workspace:
+        default: Api = state.default_api
+        return default
+    settings: Settings = state.settings
+    return Api(Context(state.engine, caller, settings.default_limit), state.gate)
+
+
+async def _api(connection: HTTPConnection) -> Api:
+    return api_for(connection)
+
+
+async def _engine(connection: HTTPConnection) -> Engine:
+    engine: Engine = connection.app.state.engine
+    return engine
+
+
+async def _settings(connection: HTTPConnection) -> Settings:
+    settings: Settings = connection.app.state.settings
+    return settings
 
 
 DB = Annotated[Engine, Depends(_engine)]
-WorkspaceId = Annotated[uuid.UUID, Depends(_workspace_id)]
+ApiDep = Annotated[Api, Depends(_api)]
 AppSettings = Annotated[Settings, Depends(_settings)]

@@ -13,10 +13,27 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Route
 
-from runfolio.errors import Conflict, Invalid, LimitTooLarge, NotFound
+from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
+from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
 
 log = logging.getLogger("runfolio.server")
+
+# The error answers any API operation may give, declared once for the OpenAPI document
+# (where the routers are included) in the shapes the handlers below build.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorDetail,
+        "description": "The body is not readable as UTF-8 JSON, or the X-PREFECT-API-VERSION "
+        "header is malformed or older than the server supports.",
+    },
+    404: {"model": ErrorDetail, "description": "No such object, or no route at this address."},
+    409: {"model": ErrorDetail, "description": "The write contradicts what is stored."},
+    413: {"model": ErrorDetail, "description": "The body is larger than the server accepts."},
+    422: {"model": Rejected, "description": "The request is refused; nothing was written."},
+    503: {"model": Unavailable, "description": "The database is unavailable or busy; retry."},
+}
 
 
 def _jsonable(value: Any) -> Any:
@@ -166,9 +183,29 @@ async def _on_operational(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"exception_message": "Service Unavailable"}, status_code=503)
 
 
+async def _on_busy(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Busy)
+    retry_after = str(max(1, math.ceil(exc.retry_after)))
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: the router's own 405 names only
+    those of the first route whose path matched."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            if route.matches(request.scope)[0] != Match.NONE:
+                methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:
@@ -184,5 +221,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(UnicodeEncodeError, _on_unencodable)
     app.add_exception_handler(OperationalError, _on_operational)
+    app.add_exception_handler(Busy, _on_busy)
     app.add_exception_handler(HTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unhandled)

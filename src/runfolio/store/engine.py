@@ -1,14 +1,18 @@
 """Opening a database: the dialect is chosen here, once.
 
-`open_engine(url)` returns an engine whose schema is migrated to the head
-revision. SQLite files run in WAL mode with a busy timeout, so a server and
-scripts can share one file; write transactions start with BEGIN IMMEDIATE so
-two writers queue instead of failing half-way.
+`connect(url)` returns a new engine, owned by the caller (dispose it when done),
+whose schema is migrated to the head revision; `open_engine(url)` shares one
+per URL for the process (tools and tests). SQLite files run in WAL mode with a
+busy timeout, so a server and scripts can share one file; write transactions
+start with BEGIN IMMEDIATE so two writers queue instead of failing half-way.
+A writer that cannot get the lock within the engine's write timeout gets
+`Busy` (the server answers 503 with Retry-After) instead of waiting forever.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,29 +20,38 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from runfolio.errors import Busy
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 # One in-process writer at a time per SQLite engine: threads queue on a lock
 # instead of polling SQLite's busy handler (which sleeps in milliseconds).
-_write_locks: dict[int, threading.RLock] = {}
+# Weak keys: the lock goes with its engine.
+_write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_write_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+DEFAULT_WRITE_TIMEOUT = 30.0
+SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) -> None:
+    if synchronous not in SYNCHRONOUS_MODES:
+        raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
+    busy_timeout_ms = int(write_timeout * 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions are off).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         # Checkpoint (and fsync) the WAL every ~16 MiB instead of every 4 MiB: fewer stalls.
         cursor.execute("PRAGMA wal_autocheckpoint=4000")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -50,15 +63,17 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
 
 
-def _create(url: str) -> Engine:
+def _create(url: str, synchronous: str, write_timeout: float) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous, write_timeout)
+        _write_locks[engine] = threading.RLock()
     else:
         engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    _write_timeouts[engine] = write_timeout
     return engine
 
 
@@ -70,18 +85,29 @@ def _current_revision(engine: Engine) -> str | None:
             return None
 
 
+def connect(
+    url: str, *, synchronous: str = "NORMAL", write_timeout: float = DEFAULT_WRITE_TIMEOUT
+) -> Engine:
+    """A new engine for `url`, migrated to the head revision; the caller disposes it."""
+    engine = _create(url, synchronous, write_timeout)
+    try:
+        revision = _current_revision(engine)
+        if revision is None and create_fresh(engine):
+            pass  # a new database, created at the head revision
+        elif revision != HEAD_REVISION:
+            upgrade_to_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
 def open_engine(url: str) -> Engine:
-    """The engine for `url`, migrated to the head revision (one per URL per process)."""
+    """The engine for `url`, migrated to the head revision, shared per URL for the process."""
     with _lock:
         engine = _engines.get(url)
         if engine is None:
-            engine = _create(url)
-            revision = _current_revision(engine)
-            if revision is None and create_fresh(engine):
-                pass  # a new database, created at the head revision
-            elif revision != HEAD_REVISION:
-                upgrade_to_head(engine)
-            _engines[url] = engine
+            engine = _engines[url] = connect(url)
         return engine
 
 
@@ -93,26 +119,54 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
-def _write_lock(engine: Engine) -> threading.RLock | None:
-    if engine.dialect.name != "sqlite":
-        return None
-    lock = _write_locks.get(id(engine))
-    if lock is None:
-        with _lock:
-            lock = _write_locks.setdefault(id(engine), threading.RLock())
-    return lock
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    text_ = str(exc.orig).lower()
+    return "database is locked" in text_ or "database is busy" in text_
+
+
+@contextmanager
+def _begin_write(engine: Engine) -> Iterator[Connection]:
+    timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
+    with engine.connect().execution_options(runfolio_write=True) as conn:
+        try:
+            transaction = conn.begin()
+        except OperationalError as exc:
+            # BEGIN IMMEDIATE waited the busy timeout for another process's write lock;
+            # nothing was written, so the caller may simply retry.
+            if _is_lock_timeout(exc):
+                raise Busy(
+                    f"The database is busy: its write lock was held for more than {timeout:g} s "
+                    "by another writer. Nothing was written; retry shortly.",
+                    retry_after=min(timeout, 5.0),
+                ) from None
+            raise
+        with transaction:
+            yield conn
 
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: committed when the block ends, rolled back on error."""
-    lock = _write_lock(engine)
+    """A write transaction: committed when the block ends, rolled back on error.
+
+    Raises `Busy` when the write lock cannot be had within the engine's write timeout.
+    """
+    lock = _write_locks.get(engine)
     if lock is None:
-        with engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
+        with _begin_write(engine) as conn:
             yield conn
         return
-    with lock, engine.connect().execution_options(runfolio_write=True) as conn, conn.begin():
-        yield conn
+    timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
+    if not lock.acquire(timeout=timeout):
+        raise Busy(
+            f"The database is busy: another write in this process held the lock for more "
+            f"than {timeout:g} s. Nothing was written; retry shortly.",
+            retry_after=min(timeout, 5.0),
+        )
+    try:
+        with _begin_write(engine) as conn:
+            yield conn
+    finally:
+        lock.release()
 
 
 @contextmanager

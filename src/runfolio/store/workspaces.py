@@ -1,4 +1,8 @@
-"""Workspaces: every row belongs to one; named ones come into being on first use."""
+"""Workspaces: every row belongs to one; named ones come into being on their first write.
+
+Reads never write: a read in a workspace that does not exist yet sees an empty
+one (`NO_WORKSPACE_ID` matches no row).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,20 @@ from runfolio.store.tables import (
     DEFAULT_WORKSPACE_ID,
     workspaces,
 )
+
+# Owns no row: reads of a workspace that does not exist find nothing, without a write.
+NO_WORKSPACE_ID = uuid.UUID("ffffffff-ffff-7fff-bfff-ffffffffffff")
+
+
+def lookup(conn: Connection, account: str, name: str) -> uuid.UUID:
+    """The id of workspace `account/name`, or `NO_WORKSPACE_ID` when it does not exist."""
+    if (account, name) == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
+        return DEFAULT_WORKSPACE_ID
+    query = select(workspaces.c.id).where(
+        workspaces.c.account == account, workspaces.c.name == name
+    )
+    found: uuid.UUID | None = conn.execute(query).scalar()
+    return NO_WORKSPACE_ID if found is None else found
 
 
 def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:

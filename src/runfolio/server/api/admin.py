@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from runfolio._version import API_VERSION, COMPATIBLE_SERVER_VERSION, __version__
-from runfolio.server.deps import DB
+from runfolio.server.deps import ApiDep
 from runfolio.store.engine import read
 
 router = APIRouter(tags=["admin"])
@@ -20,11 +20,15 @@ async def health() -> bool:
     return True
 
 
+def _select_one(engine: Engine) -> None:
+    with read(engine) as conn:
+        conn.execute(text("SELECT 1"))
+
+
 @router.get("/ready")
-async def ready(db: DB) -> JSONResponse:
+async def ready(api: ApiDep) -> JSONResponse:
     try:
-        with read(db) as conn:
-            conn.execute(text("SELECT 1"))
+        await api.gate.read(_select_one, api.ctx.db)
     except Exception:
         return JSONResponse({"message": "Database is not available"}, status_code=503)
     return JSONResponse({"message": "OK"})

@@ -31,15 +31,14 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
-from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect
 
+from runfolio import ops
+from runfolio.errors import Busy, RunfolioError
 from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
-from runfolio.server.deps import resolve_workspace
-from runfolio.store.engine import write
-from runfolio.store.events import TaskRunReport, record_task_run_event
+from runfolio.server.deps import Api, api_for
+from runfolio.store.events import TaskRunReport
 
 log = logging.getLogger("runfolio.server.events")
 
@@ -179,11 +178,6 @@ def task_run_report(event: Event) -> TaskRunReport | None:
     )
 
 
-def _record(engine: Engine, workspace_id: uuid.UUID, report: TaskRunReport) -> None:
-    with write(engine) as conn:
-        record_task_run_event(conn, workspace_id, report)
-
-
 async def _next_text(websocket: WebSocket) -> str | None:
     """The next text (or UTF-8 binary) frame; None once the client has gone."""
     message = await websocket.receive()
@@ -209,7 +203,7 @@ async def _authenticate(websocket: WebSocket) -> bool:
     return True
 
 
-async def _handle(engine: Engine, workspace_id: uuid.UUID, frame: str) -> None:
+async def _handle(api: Api, frame: str) -> None:
     try:
         event = Event.model_validate_json(frame)
         report = task_run_report(event)
@@ -219,7 +213,7 @@ async def _handle(engine: Engine, workspace_id: uuid.UUID, frame: str) -> None:
     if report is None:
         return
     try:
-        await run_in_threadpool(_record, engine, workspace_id, report)
+        await api.write(ops.record_task_run_event, report)
     except IntegrityError:
         # The same event, resent on another connection, was recorded in between.
         log.debug("event %s was already recorded", event.id)
@@ -233,12 +227,15 @@ async def events_in(websocket: WebSocket) -> None:
     try:
         if not await _authenticate(websocket):
             return
-        engine: Engine = websocket.app.state.engine
-        workspace_id = await run_in_threadpool(resolve_workspace, websocket)
+        try:
+            api = api_for(websocket)
+        except RunfolioError as exc:
+            await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
+            return
         while (frame := await _next_text(websocket)) is not None:
             try:
-                await _handle(engine, workspace_id, frame)
-            except OperationalError:
+                await _handle(api, frame)
+            except (OperationalError, Busy):
                 # The database is unavailable: close so the client reconnects and
                 # resends the events it has no confirmation for.
                 log.warning("database unavailable; closing the events connection", exc_info=True)

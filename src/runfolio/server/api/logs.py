@@ -8,12 +8,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from runfolio import ops
 from runfolio.schemas.runs import Log, LogCreate
-from runfolio.server.deps import DB, AppSettings, WorkspaceId
+from runfolio.server.deps import ApiDep
 from runfolio.server.responses import empty, list_response
-from runfolio.store import logs as store
-from runfolio.store.engine import read, write
-from runfolio.store.filtering import resolve_page
 
 router = APIRouter(prefix="/logs", tags=["logs"])
 
@@ -35,18 +33,13 @@ class LogFilterBody(BaseModel):
 
 
 @router.post("/", status_code=201)
-async def create_logs(body: list[LogCreate], db: DB, ws: WorkspaceId) -> Response:
-    with write(db) as conn:
-        store.create_logs(conn, ws, body)
+async def create_logs(body: list[LogCreate], api: ApiDep) -> Response:
+    await api.write(ops.create_logs, body)
     return empty(201)
 
 
 @router.post("/filter", response_model=list[Log])
-async def filter_logs(
-    body: LogFilterBody, db: DB, ws: WorkspaceId, settings: AppSettings
-) -> Response:
+async def filter_logs(body: LogFilterBody, api: ApiDep) -> Response:
     """The logs of one flow run, oldest first."""
-    limit, offset = resolve_page(body.limit, body.offset, settings.default_limit)
     run_id = body.logs.flow_run_id.any_[0]
-    with read(db) as conn:
-        return list_response(store.list_logs(conn, ws, run_id, limit, offset), Log)
+    return list_response(await api.read(ops.read_logs, run_id, body.limit, body.offset), Log)

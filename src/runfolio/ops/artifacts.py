@@ -1,0 +1,63 @@
+"""Artifact operations."""
+
+from __future__ import annotations
+
+import uuid
+
+from runfolio.ops.context import Context
+from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
+from runfolio.schemas.bodies import (
+    ArtifactCountBody,
+    ArtifactFilterBody,
+    CollectionCountBody,
+    CollectionFilterBody,
+)
+from runfolio.store import artifacts as store
+
+
+def create_artifact(ctx: Context, action: ArtifactCreate) -> tuple[Artifact, bool]:
+    """Store a new version; `False` when a retried create with the same id stored nothing."""
+    with ctx.writing() as (conn, ws):
+        return store.create(conn, ws, action)
+
+
+def read_artifact(ctx: Context, artifact_id: uuid.UUID) -> Artifact:
+    with ctx.reading() as (conn, ws):
+        return store.read(conn, ws, artifact_id)
+
+
+def read_latest_artifact(ctx: Context, key: str) -> Artifact:
+    with ctx.reading() as (conn, ws):
+        return store.read_latest(conn, ws, key)
+
+
+def update_artifact(ctx: Context, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
+    with ctx.writing() as (conn, ws):
+        store.update(conn, ws, artifact_id, action)
+
+
+def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:
+    with ctx.writing() as (conn, ws):
+        store.delete(conn, ws, artifact_id)
+
+
+def filter_artifacts(ctx: Context, body: ArtifactFilterBody) -> list[Artifact]:
+    limit, offset = ctx.page(body.limit, body.offset)
+    with ctx.reading() as (conn, ws):
+        return store.filter_artifacts(conn, ws, body.artifacts, body, body.sort, limit, offset)
+
+
+def filter_latest_artifacts(ctx: Context, body: CollectionFilterBody) -> list[ArtifactCollection]:
+    limit, offset = ctx.page(body.limit, body.offset)
+    with ctx.reading() as (conn, ws):
+        return store.filter_collections(conn, ws, body.artifacts, body, body.sort, limit, offset)
+
+
+def count_artifacts(ctx: Context, body: ArtifactCountBody) -> int:
+    with ctx.reading() as (conn, ws):
+        return store.count_artifacts(conn, ws, body.artifacts, body)
+
+
+def count_latest_artifacts(ctx: Context, body: CollectionCountBody) -> int:
+    with ctx.reading() as (conn, ws):
+        return store.count_collections(conn, ws, body.artifacts, body)
