@@ -30,35 +30,13 @@ from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import ArtifactCollectionFilter, ArtifactFilter
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import filtering
-from runfolio.store.tables import artifact_collections, artifacts
+from runfolio.store.tables import artifact_collections, artifacts, columns_in
 
 NOT_FOUND = "Artifact not found."
 
-ARTIFACT_COLUMNS = [
-    artifacts.c.id,
-    artifacts.c.created,
-    artifacts.c.updated,
-    artifacts.c.key,
-    artifacts.c.type,
-    artifacts.c.description,
-    artifacts.c.data,
-    artifacts.c.metadata_,
-    artifacts.c.flow_run_id,
-    artifacts.c.task_run_id,
-]
-COLLECTION_COLUMNS = [
-    artifact_collections.c.id,
-    artifact_collections.c.created,
-    artifact_collections.c.updated,
-    artifact_collections.c.key,
-    artifact_collections.c.latest_id,
-    artifact_collections.c.type,
-    artifact_collections.c.description,
-    artifact_collections.c.data,
-    artifact_collections.c.metadata_,
-    artifact_collections.c.flow_run_id,
-    artifact_collections.c.task_run_id,
-]
+# What the schemas show of each table (the workspace stays inside the store).
+ARTIFACT_COLUMNS = columns_in(artifacts, Artifact.model_fields)
+COLLECTION_COLUMNS = columns_in(artifact_collections, ArtifactCollection.model_fields)
 # The fields a collection row mirrors from its latest version.
 _MIRRORED = ("type", "description", "data", "metadata_", "flow_run_id", "task_run_id")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, bindparam, select
@@ -44,7 +45,7 @@ from runfolio.store.states import (
     state_row,
     state_type_of,
 )
-from runfolio.store.tables import flow_runs, flows, run_states, task_runs
+from runfolio.store.tables import columns_in, flow_runs, flows, run_states, task_runs
 
 # -- flows --------------------------------------------------------------------------
 
@@ -108,23 +109,23 @@ def filter_flows(
 # -- flow runs ----------------------------------------------------------------------
 
 
+# The columns a run model shows under their own name; the rest of its fields keep
+# their defaults, and the converters below adjust a few of these.
+_FLOW_RUN_FIELDS = [c.name for c in columns_in(flow_runs, FlowRun.model_fields)]
+_TASK_RUN_FIELDS = [c.name for c in columns_in(task_runs, TaskRun.model_fields)]
+
+
 def _to_flow_run(row: Row[Any]) -> FlowRun:
     m = row._mapping
-    return FlowRun.model_construct(
-        **{k: m[k] for k in _FLOW_RUN_FIELDS if k != "state_type"},
+    fields = {k: m[k] for k in _FLOW_RUN_FIELDS}
+    fields.update(
         state_type=state_type_of(m),
         context=m["context"] or {},
         labels=m["labels"] or {},
         empirical_policy=m["empirical_policy"] or {},
         state=state_from_row(m),
     )
-
-
-_FLOW_RUN_FIELDS = (
-    "id created updated name flow_id state_id deployment_id work_queue_name flow_version "
-    "parameters idempotency_key tags parent_task_run_id state_type state_name run_count "
-    "expected_start_time next_scheduled_start_time start_time end_time total_run_time"
-).split()
+    return FlowRun.model_construct(**fields)
 
 
 def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCreate) -> FlowRun:
@@ -201,6 +202,11 @@ def _update_by_id(table: Table) -> Any:
     return stmt
 
 
+def _state_reads(table: Table) -> list[Any]:
+    """The columns of a run that entering a state reads (`state_columns`) or merges."""
+    return [table.c.start_time, table.c.run_count, table.c.state_details]
+
+
 def _set_state(
     conn: Connection,
     workspace_id: uuid.UUID,
@@ -210,7 +216,7 @@ def _set_state(
     not_found: str,
 ) -> State:
     current = conn.execute(
-        select(table.c.start_time, table.c.run_count, table.c.state_details).where(
+        select(*_state_reads(table)).where(
             table.c.id == run_id, table.c.workspace_id == workspace_id
         )
     ).first()
@@ -283,23 +289,22 @@ def _mirror_onto_parent_task_run(
 
 # -- task runs ----------------------------------------------------------------------
 
-_TASK_RUN_FIELDS = (
-    "id created updated name flow_run_id task_key dynamic_key cache_key task_version tags "
-    "state_id state_type state_name run_count flow_run_run_count expected_start_time "
-    "next_scheduled_start_time start_time end_time total_run_time"
-).split()
-
 
 def _to_task_run(row: Row[Any]) -> TaskRun:
-    m = row._mapping
-    return TaskRun.model_construct(
-        **{k: m[k] for k in _TASK_RUN_FIELDS if k != "state_type"},
+    return _task_run_from(row._mapping)
+
+
+def _task_run_from(m: Mapping[Any, Any]) -> TaskRun:
+    """A task run from its column values: a row read, or the values just written."""
+    fields = {k: m.get(k) for k in _TASK_RUN_FIELDS}
+    fields.update(
         state_type=state_type_of(m),
         labels=m["labels"] or {},
         empirical_policy=m["empirical_policy"] or {},
         task_inputs=m["task_inputs"] or {},
         state=state_from_row(m),
     )
+    return TaskRun.model_construct(**fields)
 
 
 def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCreate) -> TaskRun:
@@ -322,14 +327,7 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
     conn.execute(task_runs.insert(), values)
     record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
     # Built from what was written: no read-back on the hot path of every task call.
-    return TaskRun.model_construct(
-        **{k: values.get(k) for k in _TASK_RUN_FIELDS if k != "state_type"},
-        state_type=state.type,
-        labels=values["labels"] or {},
-        empirical_policy=values["empirical_policy"] or {},
-        task_inputs=values["task_inputs"] or {},
-        state=state_from_row(values),
-    )
+    return _task_run_from(values)
 
 
 def read_task_run(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> TaskRun:
@@ -381,13 +379,9 @@ def record_task_runs(
     known: dict[uuid.UUID, Any] = {
         row.id: row._mapping
         for row in conn.execute(
-            select(
-                task_runs.c.id,
-                task_runs.c.start_time,
-                task_runs.c.run_count,
-                task_runs.c.state_details,
-                task_runs.c.workspace_id,
-            ).where(task_runs.c.id.in_(ids))
+            select(task_runs.c.id, task_runs.c.workspace_id, *_state_reads(task_runs)).where(
+                task_runs.c.id.in_(ids)
+            )
         )
     }
     now = utcnow()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -202,3 +204,9 @@ artifact_collections = Table(
     Index(None, "workspace_id", "id"),
     Index(None, "latest_id"),
 )
+
+
+def columns_in(table: Table, names: Collection[str]) -> list[Column[Any]]:
+    """The columns of `table` among `names` (a schema's fields), in table order: what a
+    model reads from its table follows from the two definitions."""
+    return [column for column in table.columns if column.name in names]

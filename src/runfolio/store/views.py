@@ -26,7 +26,14 @@ from runfolio.schemas.filters import ArtifactCollectionFilter, KeyFilter, TypeFi
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import filtering
 from runfolio.store.artifacts import ARTIFACT_COLUMNS
-from runfolio.store.tables import artifact_collections, artifacts, flow_runs, flows, task_runs
+from runfolio.store.tables import (
+    artifact_collections,
+    artifacts,
+    columns_in,
+    flow_runs,
+    flows,
+    task_runs,
+)
 from runfolio.store.types import JSONText
 
 EXCERPT_CHARS = 400
@@ -236,7 +243,7 @@ def key_versions(
     """Versions of `key`, newest first (walks the (workspace, key, created) index)."""
     a = artifacts.c
     stmt = (
-        select(a.id, a.created, a.updated, a.type, a.flow_run_id, a.task_run_id)
+        select(*columns_in(artifacts, VersionSummary.model_fields))
         .where(a.workspace_id == workspace_id, a.key == key)
         .order_by(a.created.desc(), a.id.desc())
         .limit(limit)
@@ -278,18 +285,8 @@ def _run_summary_select() -> Any:
         .scalar_subquery()
     )
     return select(
-        fr.id,
-        fr.name,
-        fr.flow_id,
+        *columns_in(flow_runs, RunSummary.model_fields),
         flows.c.name.label("flow_name"),
-        fr.state_type,
-        fr.state_name,
-        fr.state_message,
-        fr.created,
-        fr.expected_start_time,
-        fr.start_time,
-        fr.end_time,
-        fr.total_run_time,
         task_count.label("task_run_count"),
         artifact_count.label("artifact_count"),
     ).join(flows, flows.c.id == fr.flow_id)
@@ -345,17 +342,7 @@ def run_task_runs(
     """The task runs of a flow run in the order they started (not started ones last)."""
     t = task_runs.c
     stmt = (
-        select(
-            t.id,
-            t.name,
-            t.task_key,
-            t.state_type,
-            t.state_name,
-            t.run_count,
-            t.expected_start_time,
-            t.start_time,
-            t.end_time,
-        )
+        select(*columns_in(task_runs, TaskRunSummary.model_fields))
         .where(t.workspace_id == workspace_id, t.flow_run_id == run_id)
         .order_by(t.start_time.is_(None), t.start_time, t.expected_start_time, t.id)
         .limit(limit)
