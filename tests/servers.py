@@ -66,3 +66,5 @@ def running_server(home: Path, extra_env: dict[str, str] | None = None) -> Itera
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if process.stdout:  # the pipe is ours to close (else ResourceWarning)
+            process.stdout.close()

@@ -373,6 +373,7 @@ def test_sigterm_records_the_run_as_crashed(tmp_path: Path) -> None:
     time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
+    proc.stdout.close()
     client = client_for(Settings(home=tmp_path, api_url=None))
     (run,) = client.filter_flow_runs(FlowRunFilterBody())
     assert run.state_type == "CRASHED" and run.end_time is not None
