@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    Strict,
+)
+from pydantic_core import PydanticCustomError
 from uuid_utils.compat import uuid7
 
 UTC = dt.UTC
@@ -19,6 +29,57 @@ def _iso_z(value: dt.datetime) -> str:
 
 # A UTC datetime that always serialises as 2026-11-26T20:27:25.081153Z.
 DateTime = Annotated[dt.datetime, PlainSerializer(_iso_z, return_type=str, when_used="json")]
+
+# The ISO 8601 start of a time sent as JSON text.
+_ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]")
+
+
+def _iso_text_only(value: Any) -> Any:
+    # pydantic would read a number (or a string of digits) as seconds since the epoch;
+    # the document declares date-time text, so that is all a request may send.
+    if isinstance(value, dt.datetime) or (isinstance(value, str) and _ISO_DATETIME.match(value)):
+        return value
+    raise PydanticCustomError(
+        "datetime_type", "Input should be an ISO 8601 date-time string like 2026-11-26T20:27:25Z"
+    )
+
+
+def _within_utc_range(value: dt.datetime) -> dt.datetime:
+    # Year 1 at +14:00 or year 9999 at -12:00 has no UTC equivalent; stored times are UTC.
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise PydanticCustomError(
+                "datetime_range", "Input should be a date-time between years 1 and 9999 in UTC"
+            ) from None
+    return value
+
+
+# A time in a request body: ISO 8601 text only, and one UTC can hold.
+InputDateTime = Annotated[
+    DateTime, BeforeValidator(_iso_text_only), AfterValidator(_within_utc_range)
+]
+
+
+def _number_only(value: Any) -> Any:
+    # pydantic would read `true` as 1 and `"1"` as 1; JSON Schema's integer is a number
+    # without a fraction (so `1.0` is 1, and `1.5` is refused by the int check).
+    if isinstance(value, bool | str | bytes):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# An integer in a request body: a JSON number without a fraction, never a bool or text.
+# Bounds go before `NUMBER_ONLY` (`Annotated[int, Field(le=9), NUMBER_ONLY]`): after it,
+# pydantic leaves them out of the JSON schema's `minimum`/`maximum`.
+NUMBER_ONLY = BeforeValidator(_number_only)
+JsonInt = Annotated[int, NUMBER_ONLY]
+# One that fits an integer column (PostgreSQL's INTEGER is 32-bit).
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX), NUMBER_ONLY]
+# A boolean in a request body: `true` or `false`, not 0, 1 or "true".
+JsonBool = Annotated[bool, Strict()]
 
 # A time the server took with `utcnow()` (never a whole second, so pydantic's own,
 # much faster serializer writes the same text as `DateTime`). Used where lists are long.

@@ -1,16 +1,18 @@
 """Filter criteria, in the grammar of the protocol (`any_`, `like_`, `exists_`, …).
 
+Booleans, integers and times are taken only in their JSON types (no `0` for false,
+no number for a time), as the document declares them.
+
 One set of models serves the API, the embedded client, the CLI and the UI;
 `runfolio.store.filtering` is the one place that turns them into SQL.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Literal
 
-from runfolio.schemas.common import FilterModel
+from runfolio.schemas.common import FilterModel, InputDateTime, JsonBool, JsonInt
 
 Operator = Literal["and_", "or_"]
 
@@ -33,7 +35,7 @@ class IdAnyNotAny(FilterModel):
 
 class IdAnyIsNull(_Op):
     any_: list[uuid.UUID] | None = None
-    is_null_: bool | None = None
+    is_null_: JsonBool | None = None
 
 
 class StrAny(FilterModel):
@@ -47,7 +49,7 @@ class StrAnyNotAny(FilterModel):
 
 class StrAnyIsNull(_Op):
     any_: list[str] | None = None
-    is_null_: bool | None = None
+    is_null_: JsonBool | None = None
 
 
 class NameFilter(FilterModel):
@@ -58,7 +60,7 @@ class NameFilter(FilterModel):
 class KeyFilter(FilterModel):
     any_: list[str] | None = None
     like_: str | None = None
-    exists_: bool | None = None
+    exists_: JsonBool | None = None
 
 
 class TypeFilter(FilterModel):
@@ -69,13 +71,13 @@ class TypeFilter(FilterModel):
 class TagsFilter(_Op):
     all_: list[str] | None = None
     any_: list[str] | None = None
-    is_null_: bool | None = None
+    is_null_: JsonBool | None = None
 
 
 class TimeFilter(FilterModel):
-    before_: dt.datetime | None = None
-    after_: dt.datetime | None = None
-    is_null_: bool | None = None
+    before_: InputDateTime | None = None
+    after_: InputDateTime | None = None
+    is_null_: JsonBool | None = None
 
 
 class StateFilter(_Op):
@@ -84,27 +86,27 @@ class StateFilter(_Op):
 
 
 class ExistsFilter(FilterModel):
-    exists_: bool | None = None
+    exists_: JsonBool | None = None
 
 
 class CreatedByFilter(_Op):
     id_: list[uuid.UUID] | None = None
     type_: list[str] | None = None
-    is_null_: bool | None = None
+    is_null_: JsonBool | None = None
 
 
 class IsNullFilter(_Op):
-    is_null_: bool | None = None
+    is_null_: JsonBool | None = None
 
 
 class EqFilter(FilterModel):
-    eq_: bool | None = None
+    eq_: JsonBool | None = None
 
 
 class RangeFilter(FilterModel):
-    ge_: int | None = None
-    le_: int | None = None
-    is_null_: bool | None = None
+    ge_: JsonInt | None = None
+    le_: JsonInt | None = None
+    is_null_: JsonBool | None = None
 
 
 class LikeFilter(FilterModel):

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runfolio.schemas.common import DateTime, ObjectModel
+from runfolio.schemas.common import DateTime, InputDateTime, Int32, JsonBool, ObjectModel
 
 
 class StateType(StrEnum):
@@ -54,12 +54,12 @@ class StateCreate(_LenientAction):
     message: str | None = None
     data: Any = None
     state_details: dict[str, Any] = Field(default_factory=dict)
-    timestamp: DateTime | None = None
+    timestamp: InputDateTime | None = None
 
 
 class SetState(_LenientAction):
     state: StateCreate
-    force: bool = False
+    force: JsonBool = False
 
 
 class OrchestrationResult(BaseModel):
@@ -225,9 +225,9 @@ class TaskRunCreate(_LenientAction):
 
 class LogCreate(_LenientAction):
     name: str = ""
-    level: int
+    level: Int32  # the column's range; logging's levels are 0-50
     message: str
-    timestamp: DateTime
+    timestamp: InputDateTime
     flow_run_id: uuid.UUID | None = None
     task_run_id: uuid.UUID | None = None
 

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
 from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
@@ -197,15 +197,20 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "PATCH", "POST", "PUT")
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method some route serves at this path: the router's own 405 names only
     those of the first route whose path matched."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            if route.matches(request.scope)[0] != Match.NONE:
-                methods |= route.methods
-    return ", ".join(sorted(methods))
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    )
 
 
 async def _on_unhandled(request: Request, exc: Exception) -> JSONResponse:

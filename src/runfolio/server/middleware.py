@@ -10,6 +10,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
 MIN_API_VERSION = (0, 8, 0)
+# Each part of x.y.z is compared as a number: nine digits keep `int()` cheap (and under
+# Python's 4,300-digit limit, past which it raises) while allowing any real version.
+MAX_VERSION_PART_DIGITS = 9
+_ECHOED = 64  # characters of a refused value quoted back
 _UNCHECKED_PATHS = ("/health", "/ready")
 
 
@@ -102,10 +106,16 @@ class RequestGuard:
 
 
 def _check_api_version(value: str) -> str | None:
+    quoted = value if len(value) <= _ECHOED else f"{value[:_ECHOED]}... ({len(value)} characters)"
     if not _VERSION_RE.match(value):
         return (
             "Invalid X-PREFECT-API-VERSION header format."
-            f"Expected header in format 'x.y.z' but received {value}"
+            f"Expected header in format 'x.y.z' but received {quoted}"
+        )
+    if any(len(part) > MAX_VERSION_PART_DIGITS for part in value.split(".")):
+        return (
+            "Invalid X-PREFECT-API-VERSION header format.Expected each part of 'x.y.z' "
+            f"to have at most {MAX_VERSION_PART_DIGITS} digits but received {quoted}"
         )
     if tuple(int(p) for p in value.split(".")) < MIN_API_VERSION:
         required = ".".join(str(p) for p in MIN_API_VERSION)

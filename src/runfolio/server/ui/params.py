@@ -6,6 +6,7 @@ instead of failing (a hand-edited URL still shows a page).
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from runfolio.errors import Invalid
@@ -13,6 +14,10 @@ from runfolio.schemas.sorting import ArtifactSort
 from runfolio.server.ui.models import RUN_STATES
 
 MAX_LIVE_IDS = 200
+_UUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# What `id_list` takes, as the OpenAPI document declares it: ids as `urls.live` writes them.
+ID_LIST_PATTERN = f"^({_UUID}(,{_UUID}){{0,{MAX_LIVE_IDS - 1}}})?$"
+_ID_LIST = re.compile(ID_LIST_PATTERN)
 
 
 def page_number(value: str | None) -> int:
@@ -47,10 +52,11 @@ def version_id(value: str | None) -> uuid.UUID | None:
 
 def id_list(value: str | None, name: str) -> list[uuid.UUID]:
     """A comma-separated list of ids (the live endpoint's parameters)."""
-    parts = [p for p in (value or "").split(",") if p.strip()]
+    if not value:
+        return []
+    parts = value.split(",")
     if len(parts) > MAX_LIVE_IDS:
         raise Invalid.field(("query", name), f"at most {MAX_LIVE_IDS} ids", value)
-    try:
-        return [uuid.UUID(p.strip()) for p in parts]
-    except ValueError:
-        raise Invalid.field(("query", name), "must be comma-separated UUIDs", value) from None
+    if not _ID_LIST.fullmatch(value):
+        raise Invalid.field(("query", name), "must be comma-separated UUIDs", value)
+    return [uuid.UUID(p) for p in parts]
