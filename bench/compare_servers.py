@@ -69,6 +69,12 @@ def main() -> None:
     ap.add_argument("--scale", type=int, default=100_000, help="W6: artifacts in the database")
     ap.add_argument("--workloads", default="W1,W2,W3,W4,W5,W6")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="a checkout of an earlier runfolio (e.g. a `git worktree`): its server is run "
+        "in the same series, so a change is measured against its parent in one run",
+    )
     a = ap.parse_args()
 
     a.results.mkdir(parents=True, exist_ok=True)
@@ -93,12 +99,24 @@ def main() -> None:
             runs=a.runs,
             bench_args=bench_args,
         )  # fmt: skip
+        before = None
+        if a.before is not None:
+            before = series(
+                a.harness, a.results, "runfolio-before",
+                start=f"env PYTHONPATH={a.before.resolve() / 'src'} "
+                f"RUNFOLIO_HOME={work / 'home-before'} "
+                f"{sys.executable} -m runfolio.cli server start --port {PORT}",
+                reset=f"rm -rf {work / 'home-before'}",
+                runs=a.runs,
+                bench_args=bench_args,
+            )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    subprocess.run(
-        [sys.executable, str(a.harness / "report_table.py"), str(ours), str(bare)], check=True
-    )
+    tables = [str(ours), str(bare)] + ([str(before)] if before else [])
+    subprocess.run([sys.executable, str(a.harness / "report_table.py"), *tables], check=True)
+    if before is not None:
+        _print_against_before(json.loads(ours.read_text()), json.loads(before.read_text()))
     r, b = json.loads(ours.read_text()), json.loads(bare.read_text())
     rows = {
         "server CPU ms per create (W1)": (
@@ -127,6 +145,16 @@ def main() -> None:
     for name, (value, target) in rows.items():
         shown = "–" if value is None else f"{value:.3g}"
         print(f"| {name} | {shown} | {target} |")
+
+
+def _print_against_before(now: dict, then: dict) -> None:
+    print("\n| workload | server CPU ms/op now | before | now / before |\n|---|---|---|---|")
+    for workload in sorted(now["medians"]):
+        a = median(now, workload, "server_cpu_ms_per_op")
+        b = median(then, workload, "server_cpu_ms_per_op")
+        ratio = _ratio(a, b)
+        if a is not None and b is not None and ratio is not None:
+            print(f"| {workload} | {a:.3g} | {b:.3g} | {ratio:.2f} |")
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+
+from runfolio.server.app import create_app
+from runfolio.settings import Settings
 
 DEFAULT_BASE = "/api"
 WORKSPACE_BASE = "/api/accounts/abc/workspaces/xyz"
@@ -179,6 +183,15 @@ def ws(api: TestClient) -> Api:
 def either(api: TestClient, request: pytest.FixtureRequest) -> Api:
     """Each test using it runs once in the default and once in a named workspace."""
     return Api(api, request.param)
+
+
+@pytest.fixture
+def strict_arts(settings: Settings) -> Iterator[Api]:
+    """The default workspace of a server with `RUNFOLIO_STRICT_ARTIFACT_DATA` on."""
+    home = settings.home.parent / "strict-home"
+    strict = settings.model_copy(update={"strict_artifact_data": True, "home": home})
+    with TestClient(create_app(strict)) as client:
+        yield Api(client, DEFAULT_BASE)
 
 
 @pytest.fixture

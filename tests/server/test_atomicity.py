@@ -3,6 +3,8 @@ transaction (the version row and its key's row change together or not at all).""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import Engine, text
 
@@ -72,10 +74,10 @@ def test_validation_failures_write_nothing_anywhere(either: Api) -> None:
     either.create(key="k", type="progress", data=1.0)
     before = either.snapshot()
     bad = [
-        {"key": "k", "type": "progress", "data": 500},
-        {"key": "k", "type": "table", "data": "[1]"},
+        {"key": "k", "type": "table", "data": json.loads("[" * 80 + "]" * 80)},
+        {"key": "k" * 1001, "data": "x"},
         {"key": "K", "data": "x"},
-        {"key": "new-key", "type": "markdown", "data": 1},
+        {"key": "new-key", "type": "markdown", "description": "d" * 100_001},
         {"key": "new-key", "extra": 1},
     ]
     for body in bad:

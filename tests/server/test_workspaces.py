@@ -3,8 +3,13 @@ one, and nothing (id, key, filter, count, latest, runs) ever crosses between the
 
 from __future__ import annotations
 
-from fastapi.testclient import TestClient
+import uuid
 
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from runfolio.store.engine import write
+from runfolio.store.tables import artifacts
 from tests.server.conftest import Api
 
 OTHER_BASE = "/api/accounts/abc/workspaces/other"
@@ -74,15 +79,30 @@ def test_filters_counts_and_latest_never_see_the_other_workspace(api: TestClient
             assert {r["data"] for r in space.filter(sort=sort, limit=200)} == {space.base}
 
 
-def test_an_idempotent_create_cannot_reach_into_another_workspace(arts: Api, ws: Api) -> None:
+def test_an_id_used_in_another_workspace_reveals_nothing(arts: Api, ws: Api) -> None:
+    """Ids are per workspace: reusing another workspace's id answers as if it were free
+    (the same as for an id nobody uses), and each workspace keeps its own artifact."""
     mine = ws.create(key="k", data="named")
-    r = arts.post("/artifacts/", json={"id": mine["id"], "key": "k", "data": "named"})
-    assert r.status_code == 409
-    assert "named" not in r.text  # nothing of the other workspace's row is shown
-    assert arts.count() == 0 and arts.latest("k").status_code == 404
+    r = arts.post("/artifacts/", json={"id": mine["id"], "key": "k", "data": "other"})
+    assert r.status_code == 201, r.text
+    assert "named" not in r.text
+    assert r.json()["id"] == mine["id"] and r.json()["data"] == "other"
+    # A retry in either workspace is idempotent there; other content conflicts there.
+    again = arts.post("/artifacts/", json={"id": mine["id"], "key": "k", "data": "other"})
+    assert again.status_code == 200
+    clash = arts.post("/artifacts/", json={"id": mine["id"], "key": "k", "data": "third"})
+    assert clash.status_code == 409
+    assert ws.read(mine["id"]).json()["data"] == "named"
+    assert arts.read(mine["id"]).json()["data"] == "other"
+    # Deleting one leaves the other, and each key's latest, in place.
+    assert arts.delete(f"/artifacts/{mine['id']}").status_code == 204
+    assert ws.read(mine["id"]).json()["data"] == "named"
+    assert ws.latest("k").json()["id"] == mine["id"]
+    assert arts.latest("k").status_code == 404
+    assert arts.patch(f"/artifacts/{mine['id']}", json={"data": "x"}).status_code == 404
 
 
-def test_runs_do_not_cross_workspaces(arts: Api, ws: Api) -> None:
+def test_runs_do_not_cross_workspaces(arts: Api, ws: Api, engine: Engine) -> None:
     flow = ws.flow("f")
     run = ws.flow_run(flow["id"], name="named-run")
     task = ws.task_run(run["id"], name="named-task")
@@ -101,8 +121,18 @@ def test_runs_do_not_cross_workspaces(arts: Api, ws: Api) -> None:
     assert arts.post("/flows/", json={"name": "f"}).status_code == 201
     assert arts.flow("f")["id"] != flow["id"]
 
-    # Artifact sub-filters only look at runs of the artifact's own workspace.
-    arts.create(key="a", flow_run_id=run["id"], task_run_id=task["id"])
+    # An artifact cannot name another workspace's runs ...
+    refused = arts.post("/artifacts/", json={"key": "a", "flow_run_id": run["id"]})
+    assert refused.status_code == 422
+    # ... and where a row does (written before that rule), sub-filters only look at runs
+    # of the artifact's own workspace.
+    legacy = arts.create(key="a")
+    with write(engine) as conn:
+        conn.execute(
+            artifacts.update()
+            .where(artifacts.c.id == uuid.UUID(legacy["id"]))
+            .values(flow_run_id=uuid.UUID(run["id"]), task_run_id=uuid.UUID(task["id"]))
+        )
     ws.create(key="a", flow_run_id=run["id"], task_run_id=task["id"])
     assert arts.filter(flow_runs={"name": {"any_": ["named-run"]}}) == []
     assert arts.filter(task_runs={"name": {"any_": ["named-task"]}}) == []

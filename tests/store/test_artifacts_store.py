@@ -105,7 +105,7 @@ def test_domain_errors(db: Engine) -> None:
         assert err.value.errors[0]["loc"] == ["body", "data"]
         progress, _ = store.create(conn, WS, ArtifactCreate(type="progress", data=5.0))
         with pytest.raises(Invalid) as err:
-            store.update(conn, WS, progress.id, ArtifactUpdate(data=500))
+            store.update(conn, WS, progress.id, ArtifactUpdate(data=500), strict=True)
         assert err.value.errors[0]["loc"] == ["body", "data"]
         assert "progress" in err.value.errors[0]["msg"]
     assert _rows(db) == (2, 1)

@@ -113,3 +113,26 @@ def test_the_comparison_notices_a_drifted_table(tmp_path: Path) -> None:
         assert {"add_column", "add_index"} <= kinds
     finally:
         engine.dispose()
+
+
+def test_upgrading_keeps_artifacts_and_makes_ids_per_workspace(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    try:
+        command.upgrade(alembic_config(engine), "0001")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO artifacts (id, workspace_id, key, data, created, updated) "
+                    "VALUES (:id, :ws, 'k', '\"kept\"', '2026-01-01 00:00:00', "
+                    "'2026-01-01 00:00:00')"
+                ),
+                {"id": "0" * 31 + "1", "ws": DEFAULT_WORKSPACE_ID.hex},
+            )
+        upgrade_to_head(engine)
+        inspector = inspect(engine)
+        pk = inspector.get_pk_constraint("artifacts")
+        assert pk["constrained_columns"] == ["workspace_id", "id"]
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT key, data FROM artifacts")).all() == [("k", '"kept"')]
+    finally:
+        engine.dispose()

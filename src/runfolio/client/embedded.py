@@ -49,7 +49,7 @@ class EmbeddedClient:
             synchronous=settings.sqlite_synchronous,
             write_timeout=max(settings.write_timeout, EMBEDDED_WRITE_TIMEOUT),
         )
-        self._ctx = ops.Context(engine, caller or ops.Caller(), settings.default_limit)
+        self._ctx = ops.Context.configured(engine, settings, caller)
         self.recorder = TaskRunRecorder(self)
 
     # -- artifacts

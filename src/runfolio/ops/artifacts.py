@@ -18,7 +18,7 @@ from runfolio.store import artifacts as store
 def create_artifact(ctx: Context, action: ArtifactCreate) -> tuple[Artifact, bool]:
     """Store a new version; `False` when a retried create with the same id stored nothing."""
     with ctx.writing() as (conn, ws):
-        return store.create(conn, ws, action)
+        return store.create(conn, ws, action, strict=ctx.strict_artifact_data)
 
 
 def read_artifact(ctx: Context, artifact_id: uuid.UUID) -> Artifact:
@@ -33,7 +33,7 @@ def read_latest_artifact(ctx: Context, key: str) -> Artifact:
 
 def update_artifact(ctx: Context, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
     with ctx.writing() as (conn, ws):
-        store.update(conn, ws, artifact_id, action)
+        store.update(conn, ws, artifact_id, action, strict=ctx.strict_artifact_data)
 
 
 def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
+from runfolio.settings import Settings
 from runfolio.store import workspaces
 from runfolio.store.engine import read, write
 from runfolio.store.filtering import resolve_page
@@ -41,6 +42,13 @@ class Context:
     db: Engine
     caller: Caller = Caller()
     max_limit: int = DEFAULT_MAX_LIMIT
+    #: Refuse artifact data that does not fit its known type (off: stored as sent).
+    strict_artifact_data: bool = False
+
+    @classmethod
+    def configured(cls, db: Engine, settings: Settings, caller: Caller | None = None) -> Context:
+        """The context the settings ask for."""
+        return cls(db, caller or Caller(), settings.default_limit, settings.strict_artifact_data)
 
     def page(self, limit: int | None, offset: int | None) -> tuple[int, int]:
         """Paging rules: null limit means the maximum; more than the maximum is refused."""

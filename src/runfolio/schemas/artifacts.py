@@ -15,6 +15,12 @@ from runfolio.schemas.common import ActionModel, ObjectModel, ServerTime
 KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
 _KEY_PATTERN = re.compile(r"[a-z0-9-]+")
 METADATA_VALUE_MAX = 500
+# The columns' sizes (and, for descriptions, what a page can sensibly show).
+KEY_MAX = 1000
+TYPE_MAX = 200
+DESCRIPTION_MAX = 100_000
+# The key rule as JSON Schema states it, so the OpenAPI document carries it.
+KEY_PATTERN = "^[a-z0-9-]+$"
 KNOWN_TYPES = ("markdown", "table", "progress", "image")
 
 
@@ -70,7 +76,9 @@ def parse_table(data: Any) -> Any:
 
 
 def check_data_for_type(type_: str | None, data: Any) -> None:
-    """Refuse data whose shape does not fit a known artifact type.
+    """Refuse data whose shape does not fit a known artifact type (with
+    `RUNFOLIO_STRICT_ARTIFACT_DATA`; by default any JSON is stored for any type, as
+    the protocol's server does).
 
     Unknown types are stored as they come; null data is accepted for any type.
     """
@@ -123,9 +131,11 @@ class ArtifactCreate(ActionModel):
     """Body of `POST /artifacts/`. `id` may be chosen by the client (idempotent retry)."""
 
     id: uuid.UUID | None = None
-    key: str | None = None
-    type: str | None = None
-    description: str | None = None
+    key: str | None = Field(
+        default=None, max_length=KEY_MAX, json_schema_extra={"pattern": KEY_PATTERN}
+    )
+    type: str | None = Field(default=None, max_length=TYPE_MAX)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
     data: Any = None
     metadata_: dict[str, str] | None = None
     flow_run_id: uuid.UUID | None = None
@@ -141,18 +151,12 @@ class ArtifactCreate(ActionModel):
     def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         return truncate_metadata(value)
 
-    @field_validator("data")
-    @classmethod
-    def _data(cls, value: Any, info: Any) -> Any:
-        check_data_for_type(info.data.get("type"), value)
-        return value
-
 
 class ArtifactUpdate(ActionModel):
     """Body of `PATCH /artifacts/{id}`: only the fields present are written."""
 
     data: Any = None
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
     metadata_: dict[str, str] | None = Field(default=None)
 
     @field_validator("metadata_")

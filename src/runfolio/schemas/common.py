@@ -15,6 +15,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     Strict,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 from uuid_utils.compat import uuid7
@@ -97,13 +98,79 @@ def new_id() -> uuid.UUID:
     return uuid7()
 
 
+# How deep JSON in a request may nest. Deeper values could be stored but not
+# serialised again (every listing that held one would fail), and no artifact,
+# parameter or state needs a tenth of it.
+MAX_JSON_DEPTH = 64
+JSON_TOO_DEEP = "json_too_deep"
+
+
+def json_depth_exceeds(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `value` is more than `limit` levels of lists and objects deep.
+
+    Level by level, without recursion (a deep value must not exhaust the stack).
+    """
+    level: list[Any] = [value]
+    depth = 0
+    while level:
+        if depth >= limit:
+            return any(type(item) in (dict, list, tuple) for item in level)
+        deeper: list[Any] = []
+        push = deeper.append
+        for item in level:
+            kind = type(item)
+            if kind is dict:
+                children: Any = item.values()
+            elif kind is list or kind is tuple:
+                children = item
+            else:
+                continue
+            for child in children:
+                if type(child) in (dict, list):
+                    push(child)
+        level = deeper
+        depth += 1
+    return False
+
+
+def _deepest_path(value: Any, limit: int) -> list[str | int]:
+    """Where `value` first nests past `limit` levels (only called once it does)."""
+    path: list[str | int] = []
+    while len(path) <= limit:
+        pairs = value.items() if isinstance(value, dict) else enumerate(value)
+        for name, child in pairs:
+            if isinstance(child, dict | list) and json_depth_exceeds(child, limit - len(path) - 2):
+                path.append(name)
+                value = child
+                break
+        else:
+            break
+    return path
+
+
+class BoundedJsonModel(BaseModel):
+    """Refuses request bodies whose JSON nests past `MAX_JSON_DEPTH` levels, naming where."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_depth(cls, value: Any) -> Any:
+        if isinstance(value, dict) and json_depth_exceeds(value, MAX_JSON_DEPTH):
+            where = ".".join(str(part) for part in _deepest_path(value, MAX_JSON_DEPTH)[:3])
+            raise PydanticCustomError(
+                JSON_TOO_DEEP,
+                "JSON nests deeper than the limit of {limit} levels (at {where}...)",
+                {"limit": MAX_JSON_DEPTH, "where": where},
+            )
+        return value
+
+
 class ObjectModel(BaseModel):
     """A stored object as the API returns it."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
-class ActionModel(BaseModel):
+class ActionModel(BoundedJsonModel):
     """A request body: unknown fields are refused, as the contract requires."""
 
     model_config = ConfigDict(extra="forbid")

@@ -8,7 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from runfolio.schemas.common import DateTime, InputDateTime, Int32, JsonBool, ObjectModel
+from runfolio.schemas.common import (
+    BoundedJsonModel,
+    DateTime,
+    InputDateTime,
+    Int32,
+    JsonBool,
+    ObjectModel,
+)
 
 
 class StateType(StrEnum):
@@ -32,7 +39,7 @@ def default_state_name(state_type: StateType) -> str:
     return state_type.value.capitalize()
 
 
-class _LenientAction(BaseModel):
+class _LenientAction(BoundedJsonModel):
     # Run bodies from other clients carry many optional fields we do not use;
     # they are accepted and ignored rather than refused.
     model_config = ConfigDict(extra="ignore")
@@ -50,7 +57,7 @@ class State(ObjectModel):
 
 class StateCreate(_LenientAction):
     type: StateType
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=100)
     message: str | None = None
     data: Any = None
     state_details: dict[str, Any] = Field(default_factory=dict)
@@ -78,7 +85,7 @@ class Flow(ObjectModel):
 
 
 class FlowCreate(_LenientAction):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=500)
     tags: list[str] = Field(default_factory=list)
     labels: dict[str, Any] | None = None
 
@@ -125,8 +132,8 @@ class FlowRun(ObjectModel):
 class FlowRunCreate(_LenientAction):
     id: uuid.UUID | None = None
     flow_id: uuid.UUID
-    name: str | None = None
-    flow_version: str | None = None
+    name: str | None = Field(default=None, max_length=500)
+    flow_version: str | None = Field(default=None, max_length=200)
     parameters: dict[str, Any] = Field(default_factory=dict)
     context: dict[str, Any] = Field(default_factory=dict)
     parent_task_run_id: uuid.UUID | None = None
@@ -210,12 +217,12 @@ class TaskRun(ObjectModel):
 
 class TaskRunCreate(_LenientAction):
     id: uuid.UUID | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=500)
     flow_run_id: uuid.UUID | None = None
-    task_key: str = Field(min_length=1)
-    dynamic_key: str = "0"
-    cache_key: str | None = None
-    task_version: str | None = None
+    task_key: str = Field(min_length=1, max_length=500)
+    dynamic_key: str = Field(default="0", max_length=200)
+    cache_key: str | None = Field(default=None, max_length=500)
+    task_version: str | None = Field(default=None, max_length=200)
     empirical_policy: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
     labels: dict[str, Any] | None = None
@@ -224,7 +231,7 @@ class TaskRunCreate(_LenientAction):
 
 
 class LogCreate(_LenientAction):
-    name: str = ""
+    name: str = Field(default="", max_length=500)
     level: Int32  # the column's range; logging's levels are 0-50
     message: str
     timestamp: InputDateTime

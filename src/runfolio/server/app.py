@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from runfolio._version import __version__
-from runfolio.ops import Caller, Context
+from runfolio.ops import Context
 from runfolio.server.api import admin, artifacts, events, logs, runs
 from runfolio.server.concurrency import Gate
 from runfolio.server.deps import Api
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.gate.close()
         app.state.engine.dispose()
 
     app = FastAPI(
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         write_timeout=settings.write_timeout,
     )
     app.state.gate = gate = Gate(engine, settings.write_timeout)
-    app.state.default_api = Api(Context(engine, Caller(), settings.default_limit), gate)
+    app.state.default_api = Api(Context.configured(engine, settings), gate)
     install_error_handlers(app)
     # Each router is included directly (not through a parent router): FastAPI
     # walks nested routers on every request.

@@ -1,27 +1,31 @@
-"""The server's one concurrency model: the event loop never touches the database.
+"""The server's one concurrency model: nothing that can wait for a lock runs on the event loop.
 
-Every database call (routes, UI pages, the events websocket) runs in a worker
-thread, so a writer waiting for SQLite's lock — held by a script on the
-embedded default, or the CLI — can never stall `/api/health`, reads or the UI.
-Reads and writes draw from separate thread budgets: in WAL mode reads never
-wait for writers, so a queue of blocked writes must not use up the threads
-reads need.
+- **Writes** run on a writer thread pool, never on the event loop: a write may
+  wait for SQLite's write lock (held by a script on the embedded default, the
+  CLI, or another server process), and that wait must not stall `/api/health`,
+  reads or the UI. On SQLite there is one writer thread (SQLite has one writer
+  anyway; queueing in the loop costs nothing, while threads blocked in SQLite's
+  busy handler would); on other databases as many as the connection pool.
+  A write that cannot start within the write timeout answers 503 with
+  Retry-After (`Busy`) instead of hanging, and so does one whose transaction
+  cannot get the lock within it (`runfolio.store.engine.write`).
+- **Reads on SQLite run inline** on the event loop: in WAL mode a reader never
+  waits for a writer, and an inline read costs less than a thread hop (a
+  long read holds the GIL in a thread all the same). On other databases a read
+  is network I/O, so it runs on a reader thread pool.
 
-Writes are gated before they take a thread: on SQLite one at a time (SQLite
-has one writer anyway; queueing here costs nothing, while a queue of threads
-blocked in SQLite's busy handler would), on other databases up to the pool
-size. A write that cannot start within the write timeout answers 503 with
-Retry-After (`Busy`) instead of hanging; so does one whose transaction cannot
-get the lock within it (see `runfolio.store.engine.write`).
+Blocking calls outside the API's operations (the UI's page data, the CSV
+export) run in the framework's thread pool as sync routes.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-import anyio
-import anyio.to_thread
 from sqlalchemy import Engine
 
 from runfolio.errors import Busy
@@ -29,52 +33,58 @@ from runfolio.errors import Busy
 P = ParamSpec("P")
 T = TypeVar("T")
 
-READ_THREADS = 16  # the engine's pool: 8 connections plus 8 overflow
-WRITE_SLOTS_SQLITE = 1
-WRITE_SLOTS_OTHER = 8
+WRITERS_SQLITE = 1
+WRITERS_OTHER = 8
+READERS_OTHER = 16  # the engine's pool: 8 connections plus 8 overflow
 
 
 class Gate:
-    """Runs blocking database calls off the event loop, reads and writes apart.
-
-    Built lazily on first use: anyio's limiters belong to the running event loop.
-    """
+    """Runs the database calls of the API by the model above."""
 
     def __init__(self, engine: Engine, write_timeout: float) -> None:
+        sqlite = engine.dialect.name == "sqlite"
         self._write_timeout = write_timeout
-        self._write_slots_count = (
-            WRITE_SLOTS_SQLITE if engine.dialect.name == "sqlite" else WRITE_SLOTS_OTHER
+        self._writer_count = WRITERS_SQLITE if sqlite else WRITERS_OTHER
+        self._writers = ThreadPoolExecutor(self._writer_count, thread_name_prefix="runfolio-w")
+        self._readers = (
+            None if sqlite else ThreadPoolExecutor(READERS_OTHER, thread_name_prefix="runfolio-r")
         )
-        self._read_threads: anyio.CapacityLimiter | None = None
-        self._write_threads: anyio.CapacityLimiter | None = None
-        self._write_slots: anyio.Semaphore | None = None
-
-    def _limiters(self) -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter, anyio.Semaphore]:
-        if self._read_threads is None or self._write_threads is None or self._write_slots is None:
-            self._read_threads = anyio.CapacityLimiter(READ_THREADS)
-            self._write_threads = anyio.CapacityLimiter(self._write_slots_count)
-            self._write_slots = anyio.Semaphore(self._write_slots_count)
-        return self._read_threads, self._write_threads, self._write_slots
+        # Created on first use: it belongs to the running event loop.
+        self._write_slots: asyncio.Semaphore | None = None
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(*args, **kwargs)` in a read thread."""
-        read_threads, _, _ = self._limiters()
-        return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs), limiter=read_threads)
+        """`fn(*args, **kwargs)`, inline on SQLite, else on a reader thread."""
+        if self._readers is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, functools.partial(fn, *args, **kwargs))
 
     async def write(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(*args, **kwargs)` in a write thread, once a write slot is free in time."""
-        _, write_threads, write_slots = self._limiters()
-        with anyio.move_on_after(self._write_timeout) as waited:
-            await write_slots.acquire()
-        if waited.cancelled_caught:
-            raise Busy(
-                f"The server is busy: writes have queued for more than "
-                f"{self._write_timeout:g} s. Nothing was written; retry shortly.",
-                retry_after=min(self._write_timeout, 5.0),
-            )
+        """`fn(*args, **kwargs)` on a writer thread, once a writer is free in time."""
+        slots = self._write_slots
+        if slots is None:
+            slots = self._write_slots = asyncio.Semaphore(self._writer_count)
+        if slots.locked():  # only a write that must queue pays for a timer
+            try:
+                async with asyncio.timeout(self._write_timeout):
+                    await slots.acquire()
+            except TimeoutError:
+                raise Busy(
+                    f"The server is busy: writes have queued for more than "
+                    f"{self._write_timeout:g} s. Nothing was written; retry shortly.",
+                    retry_after=min(self._write_timeout, 5.0),
+                ) from None
+        else:
+            await slots.acquire()
         try:
-            return await anyio.to_thread.run_sync(
-                lambda: fn(*args, **kwargs), limiter=write_threads
-            )
+            loop = asyncio.get_running_loop()
+            call = functools.partial(fn, *args, **kwargs)
+            return await loop.run_in_executor(self._writers, call)
         finally:
-            write_slots.release()
+            slots.release()
+
+    def close(self) -> None:
+        """Stop the threads (after the calls in flight end)."""
+        self._writers.shutdown(wait=True)
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)

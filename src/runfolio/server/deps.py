@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends
-from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
 
 from runfolio.errors import NotFound
@@ -65,16 +64,11 @@ def api_for(connection: HTTPConnection) -> Api:
         default: Api = state.default_api
         return default
     settings: Settings = state.settings
-    return Api(Context(state.engine, caller, settings.default_limit), state.gate)
+    return Api(Context.configured(state.engine, settings, caller), state.gate)
 
 
 async def _api(connection: HTTPConnection) -> Api:
     return api_for(connection)
-
-
-async def _engine(connection: HTTPConnection) -> Engine:
-    engine: Engine = connection.app.state.engine
-    return engine
 
 
 async def _settings(connection: HTTPConnection) -> Settings:
@@ -82,6 +76,5 @@ async def _settings(connection: HTTPConnection) -> Settings:
     return settings
 
 
-DB = Annotated[Engine, Depends(_engine)]
 ApiDep = Annotated[Api, Depends(_api)]
 AppSettings = Annotated[Settings, Depends(_settings)]

@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,12 +14,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 
 from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
+from runfolio.schemas.common import JSON_TOO_DEEP, json_depth_exceeds
 from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
 
 log = logging.getLogger("runfolio.server")
+
+# How deep a refused body may be and still be echoed in the 422 (its writing is recursive).
+ECHO_DEPTH = 100
 
 # The error answers any API operation may give, declared once for the OpenAPI document
 # (where the routers are included) in the shapes the handlers below build.
@@ -134,7 +140,14 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONRespon
             body = json.loads(body)
         except ValueError:
             body = body.decode("utf-8", "replace")
-    errors = json.loads(json.dumps(list(exc.errors()), default=str))
+    raw_errors = list(exc.errors())
+    if any(error.get("type") == JSON_TOO_DEEP for error in raw_errors):
+        # Echo neither the value nor (past what can be written back) the body: both are
+        # as deep as the limit that refused them.
+        raw_errors = [{**error, "input": None} for error in raw_errors]
+        if json_depth_exceeds(body, ECHO_DEPTH):
+            body = None
+    errors = json.loads(json.dumps(raw_errors, default=str))
     return validation_error(errors, body)
 
 
@@ -155,7 +168,25 @@ async def _on_unencodable(request: Request, exc: Exception) -> JSONResponse:
     return validation_error([error], body)
 
 
-async def _on_not_found(request: Request, exc: Exception) -> JSONResponse:
+# Answers a GET outside /api that finds nothing (the web UI's 404 page), given the
+# `NotFound` message, or None for an address no route serves.
+NotFoundPage = Callable[[Request, str | None], Response]
+
+
+def answer_pages_not_found(app: FastAPI, page: NotFoundPage) -> None:
+    """Outside /api, answer a GET that finds nothing with `page` instead of JSON."""
+    app.state.not_found_page = page
+
+
+async def _on_not_found(request: Request, exc: Exception) -> Response:
+    """Every 404, an unknown id or key or an address no route serves: `{"detail": ...}`
+    under /api, the page `answer_pages_not_found` gave (if any) elsewhere."""
+    page: NotFoundPage | None = getattr(request.app.state, "not_found_page", None)
+    path = request.url.path
+    if page and request.method == "GET" and not (path == "/api" or path.startswith("/api/")):
+        return page(request, str(exc) if isinstance(exc, NotFound) else None)
+    if isinstance(exc, HTTPException):
+        return JSONResponse({"detail": exc.detail}, status_code=404, headers=exc.headers)
     return detail(404, str(exc))
 
 
@@ -189,8 +220,10 @@ async def _on_busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": retry_after})
 
 
-async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return await _on_not_found(request, exc)
     headers = exc.headers
     if exc.status_code == 405:
         headers = {**(headers or {}), "Allow": _allowed_methods(request)}

@@ -14,7 +14,7 @@ import math
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, func, select
+from sqlalchemy import Connection, Row, Table, bindparam, func, select, union_all
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -30,7 +30,13 @@ from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import ArtifactCollectionFilter, ArtifactFilter
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import filtering
-from runfolio.store.tables import artifact_collections, artifacts, columns_in
+from runfolio.store.tables import (
+    artifact_collections,
+    artifacts,
+    columns_in,
+    flow_runs,
+    task_runs,
+)
 
 NOT_FOUND = "Artifact not found."
 
@@ -72,6 +78,47 @@ def _check_json(data: Any) -> None:
             stack.extend(value)
 
 
+def _check_type(type_: str | None, data: Any) -> None:
+    try:
+        check_data_for_type(type_, data)
+    except ValueError as exc:
+        raise _invalid_data(data, str(exc)) from None
+
+
+# Which workspaces the runs an artifact names belong to (one round trip for both).
+_RUN_WORKSPACES = union_all(
+    select(flow_runs.c.workspace_id.label("ws"), bindparam("kind_fr").label("kind")).where(
+        flow_runs.c.id == bindparam("flow_run_id")
+    ),
+    select(task_runs.c.workspace_id.label("ws"), bindparam("kind_tr").label("kind")).where(
+        task_runs.c.id == bindparam("task_run_id")
+    ),
+)
+
+
+def _check_runs_in_workspace(
+    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate
+) -> None:
+    """Refuse a flow or task run of another workspace. (A run id that is not stored
+    at all is accepted, as the protocol's server does: runs may be recorded later.)"""
+    if action.flow_run_id is None and action.task_run_id is None:
+        return
+    params = {
+        "flow_run_id": action.flow_run_id,
+        "task_run_id": action.task_run_id,
+        "kind_fr": "flow_run_id",
+        "kind_tr": "task_run_id",
+    }
+    for ws, field in conn.execute(_RUN_WORKSPACES, params):
+        if ws != workspace_id:
+            raise Invalid.field(
+                ("body", field),
+                "names a run of another workspace; an artifact can only belong to a run "
+                "of its own workspace",
+                str(getattr(action, field)),
+            )
+
+
 def _to_artifact(row: Row[Any]) -> Artifact:
     # pydantic's (compiled) validation is faster than model_construct here.
     return Artifact.model_validate(row._mapping)
@@ -99,8 +146,8 @@ def _encoded(value: Any) -> Any:
 
 
 # Static statements of the create path: compiled once, values bound per call.
-_BY_ID_ANY_WORKSPACE = select(*ARTIFACT_COLUMNS, artifacts.c.workspace_id).where(
-    artifacts.c.id == bindparam("id_")
+_BY_ID = select(*ARTIFACT_COLUMNS).where(
+    artifacts.c.workspace_id == bindparam("ws_"), artifacts.c.id == bindparam("id_")
 )
 _UPSERTS: dict[str, Any] = {}
 
@@ -160,14 +207,18 @@ def _upsert_collection(
 
 
 def create(
-    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate
+    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate, *, strict: bool = False
 ) -> tuple[Artifact, bool]:
     """Store a new version. Returns the artifact and whether it was newly created.
 
     A create carrying an id that is already stored with the same content is an
     idempotent retry and returns the stored artifact; other content is a Conflict.
+    With `strict`, data that does not fit a known type is refused.
     """
     _check_json(action.data)
+    if strict:
+        _check_type(action.type, action.data)
+    _check_runs_in_workspace(conn, workspace_id, action)
     now = utcnow()
     values = {
         "id": action.id or new_id(),
@@ -198,21 +249,12 @@ def create(
 
 
 def _replayed(conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate) -> Artifact:
-    """A create whose id is taken: the same content is a retry, other content a Conflict."""
-    existing = conn.execute(_BY_ID_ANY_WORKSPACE, {"id_": action.id}).first()
-    if (
-        existing is not None
-        and existing.workspace_id == workspace_id
-        and _same_content(existing, action)
-    ):
-        return Artifact.model_construct(**_public(existing))
+    """A create whose id is taken in this workspace: the same content is a retry, other
+    content a Conflict. (Ids are per workspace, so another workspace's never clash.)"""
+    existing = conn.execute(_BY_ID, {"ws_": workspace_id, "id_": action.id}).first()
+    if existing is not None and _same_content(existing, action):
+        return Artifact.model_construct(**existing._mapping)
     raise Conflict(f"Artifact id {action.id} is already used by another artifact.")
-
-
-def _public(row: Any) -> dict[str, Any]:
-    mapping = dict(row._mapping)
-    mapping.pop("workspace_id", None)
-    return mapping
 
 
 def read(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact:
@@ -230,7 +272,11 @@ def read_latest(conn: Connection, workspace_id: uuid.UUID, key: str) -> Artifact
     """The latest version of `key` (the artifact itself, with its own id)."""
     row = conn.execute(
         select(*ARTIFACT_COLUMNS)
-        .join(artifact_collections, artifact_collections.c.latest_id == artifacts.c.id)
+        .join(
+            artifact_collections,
+            (artifact_collections.c.latest_id == artifacts.c.id)
+            & (artifact_collections.c.workspace_id == artifacts.c.workspace_id),
+        )
         .where(
             artifact_collections.c.workspace_id == workspace_id,
             artifact_collections.c.key == key,
@@ -254,9 +300,17 @@ def read_collection(conn: Connection, workspace_id: uuid.UUID, key: str) -> Arti
 
 
 def update(
-    conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID, action: ArtifactUpdate
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    artifact_id: uuid.UUID,
+    action: ArtifactUpdate,
+    *,
+    strict: bool = False,
 ) -> None:
-    """Change a version in place (no new version); the collection follows if it is the latest."""
+    """Change a version in place (no new version); the collection follows if it is the latest.
+
+    With `strict`, data that does not fit the artifact's known type is refused.
+    """
     row = conn.execute(
         select(artifacts.c.type).where(
             artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
@@ -266,14 +320,14 @@ def update(
         raise NotFound(NOT_FOUND)
     changes = {name: getattr(action, name) for name in action.model_fields_set}
     if "data" in changes:
-        try:
-            check_data_for_type(row.type, changes["data"])
-        except ValueError as exc:
-            raise _invalid_data(changes["data"], str(exc)) from None
+        if strict:
+            _check_type(row.type, changes["data"])
         _check_json(changes["data"])
     now = utcnow()
     conn.execute(
-        artifacts.update().where(artifacts.c.id == artifact_id).values(updated=now, **changes)
+        artifacts.update()
+        .where(artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id)
+        .values(updated=now, **changes)
     )
     conn.execute(
         artifact_collections.update()
@@ -294,7 +348,11 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
     ).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    conn.execute(artifacts.delete().where(artifacts.c.id == artifact_id))
+    conn.execute(
+        artifacts.delete().where(
+            artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id
+        )
+    )
     if row.key is None:
         return
     collection = artifact_collections

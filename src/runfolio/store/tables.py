@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -165,7 +166,7 @@ logs = Table(
 artifacts = Table(
     "artifacts",
     metadata,
-    Column("id", Uuid, primary_key=True),
+    Column("id", Uuid, nullable=False),
     _workspace(),
     Column("key", String(1000)),
     Column("type", String(200)),
@@ -176,8 +177,9 @@ artifacts = Table(
     Column("task_run_id", Uuid),
     *_times(),
     # Sorted listings order by (time, id): the id breaks ties, so it is in the index.
+    # Ids are unique per workspace: one workspace's ids say nothing about another's.
+    PrimaryKeyConstraint("workspace_id", "id"),
     Index(None, "workspace_id", "key", "created", "id"),
-    Index(None, "workspace_id", "id"),
     Index(None, "workspace_id", "created", "id"),
     Index(None, "workspace_id", "updated", "id"),
     Index(None, "flow_run_id"),

@@ -9,7 +9,7 @@ from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, T
 
 # Checked against the scripts by a test, so opening an up-to-date database
 # costs one query and never loads Alembic.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 
 MIGRATIONS_DIR = Path(__file__).parent
 
