@@ -1,4 +1,5 @@
-"""Creating flows, runs, task runs and artifacts through a server's HTTP API (for UI tests)."""
+"""Creating flows, runs, task runs and artifacts through a server's HTTP API (for UI tests),
+and artifacts exactly as stored through its database file."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import Engine, Text, literal, update
+
+from runfolio.schemas.artifacts import ArtifactCreate
+from runfolio.store import artifacts as artifact_store
+from runfolio.store.engine import write
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
 
 
 def iso(value: dt.datetime) -> str:
@@ -59,3 +66,38 @@ class Seed:
 def unique(prefix: str) -> str:
     """A key nobody else in the session uses."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def store_as_is(
+    engine: Engine,
+    *,
+    type: str | None,
+    data_text: str,
+    key: str | None = None,
+    flow_run_id: str | uuid.UUID | None = None,
+    task_run_id: str | uuid.UUID | None = None,
+) -> str:
+    """Store an artifact version whose data is `data_text` exactly, as an older server (or
+    any other writer of the file) may have left it: no check of its type or depth.
+
+    The version is created through the store with null data, then its text (and its
+    key's latest-version row) is set by SQL, so even text the store could not write
+    itself (1,000 levels deep) gets in.
+    """
+    action = ArtifactCreate.model_construct(
+        key=key,
+        type=type,
+        data=None,
+        flow_run_id=uuid.UUID(str(flow_run_id)) if flow_run_id else None,
+        task_run_id=uuid.UUID(str(task_run_id)) if task_run_id else None,
+    )
+    as_is = literal(data_text, Text)  # bound as text, not encoded as JSON again
+    ws = DEFAULT_WORKSPACE_ID
+    with write(engine) as conn:
+        artifact, _ = artifact_store.create(conn, ws, action)
+        version = (artifacts.c.workspace_id == ws) & (artifacts.c.id == artifact.id)
+        conn.execute(update(artifacts).where(version).values(data=as_is))
+        c = artifact_collections.c
+        latest = (c.workspace_id == ws) & (c.latest_id == artifact.id)
+        conn.execute(update(artifact_collections).where(latest).values(data=as_is))
+    return str(artifact.id)

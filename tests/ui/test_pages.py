@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from runfolio.server.ui import render
+
 
 def _ok(response: Any) -> Any:
     assert response.is_success, response.text
@@ -252,3 +254,62 @@ def test_run_links_logged_by_other_clients_redirect_to_the_run_page(api: TestCli
     r = api.get(f"/runs/flow-run/{run['id']}", follow_redirects=False)
     assert r.status_code == 308 and r.headers["location"].endswith(f"/runs/{run['id']}")
     assert api.get(f"/runs/flow-run/{run['id']}").status_code == 200
+
+
+def test_link_filter_counts_exactly_the_links_it_lists(api: TestClient) -> None:
+    shapes = {
+        "link-plain": "[Go](https://x.example)",
+        "link-padded": " \n[Padded](https://x.example/p)\t",
+        "link-parens": "[wiki](https://w.org/Foo_(bar))",
+        "link-quoted": '[say "hi"](https://x.example/q?a="b")',
+        "link-escapes": "[back\\slash](https://x.example/\\)",
+        "not-two-links": "[a](b) and [c](d)",
+        "not-adjacent-links": "[a](b)[c](d)",
+        "not-heading": "# [a](b)",
+        "not-newline-in-url": "[a](b\nc)",
+        "not-a-link": "plain",
+    }
+    for key, data in shapes.items():
+        _artifact(api, key=key, type="markdown", data=data)
+    _artifact(api, key="not-a-table", type="table", data="[[1]]")
+
+    page = _ok(api.get("/api/ui/artifacts", params={"type": "link"}))
+    keys = {i["key"] for i in page["items"]}
+    assert keys == {k for k, data in shapes.items() if render.parse_link(data)}
+    assert keys == {k for k in shapes if k.startswith("link-")}
+    assert page["paging"]["total"] == len(page["items"]) == 5
+    assert {i["kind"] for i in page["items"]} == {"link"}
+    html = api.get("/artifacts", params={"type": "link"}).text
+    assert "5</span> keys match" in html and html.count("data-key=") == 5
+
+
+def test_pages_name_their_json_twin_in_a_link_header(api: TestClient) -> None:
+    run = _run(api)
+    created = _artifact(api, key="k", type="markdown", data="x", flow_run_id=run["id"])
+    for path, twin in [
+        ("/", "/api/ui/artifacts"),
+        ("/artifacts?q=k&type=link", "/api/ui/artifacts?q=k&type=link"),
+        ("/artifacts/key/k", "/api/ui/artifacts/key/k"),
+        (f"/artifacts/{created['id']}", f"/api/ui/artifacts/{created['id']}"),
+        (f"/runs/{run['id']}?apage=1", f"/api/ui/runs/{run['id']}?apage=1"),
+    ]:
+        r = api.get(path)
+        assert r.headers["link"] == f'<{twin}>; rel="alternate"; type="application/json"', path
+    odd = api.get("/artifacts", params={"q": "<é>"}).headers["link"]
+    assert odd.startswith("</api/ui/artifacts?q=%3C%C3%A9%3E>")
+
+
+def test_one_not_found_answer_json_under_api_and_the_page_elsewhere(api: TestClient) -> None:
+    missing = uuid.uuid4()
+    for path, detail, message in [
+        (f"/artifacts/{missing}", "Artifact not found.", f"no artifact with the id {missing}"),
+        ("/artifacts/key/nope?version=not-an-id", "Artifact not found.", "has no version"),
+        (f"/runs/{missing}", "Flow run not found.", f"no flow run with the id {missing}"),
+        ("/no/such/page", "Not Found", "nothing at this address"),
+    ]:
+        page = api.get(path)
+        assert page.status_code == 404 and "text/html" in page.headers["content-type"], path
+        assert message in page.text, path
+        twin = api.get("/api/ui" + path)
+        assert twin.status_code == 404 and twin.json() == {"detail": detail}, path
+    assert api.get(f"/api/artifacts/{missing}").json() == {"detail": "Artifact not found."}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -198,3 +200,24 @@ def test_csv_has_every_row_and_defuses_formulas() -> None:
     assert lines[0] == "n,f,s"
     assert lines[1] == '0,\'=HYPERLINK(1),"a,b"'
     assert lines[2] == '1,-3,"a,b"'
+
+
+def test_the_link_pattern_on_stored_text_agrees_with_parse_link() -> None:
+    """SQL filters links with `LINK_JSON_PATTERN` on the stored JSON text; the pages decide
+    with `parse_link`. Both must agree on every string, or counts and rows differ."""
+    pattern = re.compile(render.LINK_JSON_PATTERN)
+    like = re.compile(render.LINK_JSON_LIKE.replace("%", ".*").replace("[", r"\["), re.DOTALL)
+    pieces = ["[", "]", "(", ")", "](", "a", " ", "\n", "\t", "\r", "\x0c", "\x0b", "\x1c"]
+    pieces += ["\x1f", "\x01", "\x08", "\\", '"', "\xa0", "\x85", "\u2028", "\u3000", "é"]
+    rng = random.Random(7)
+    links = 0
+    for _ in range(40_000):
+        body = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        if rng.random() < 0.6:  # most strings then have a link's outline
+            body = rng.choice(["", " ", "\n", "\x1c"]) + "[" + body + ")" + rng.choice(["", "\t"])
+        stored = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        is_link = render.parse_link(body) is not None
+        links += is_link
+        assert (pattern.search(stored) is not None) is is_link, repr(body)
+        assert like.fullmatch(stored) or not is_link, repr(body)
+    assert links > 2_000  # the cases were not all of one kind

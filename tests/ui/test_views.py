@@ -1,8 +1,9 @@
 """The pages' queries walk indexes: no full scan of a table on the usual paths.
 
 The plans are read with SQLite's EXPLAIN QUERY PLAN for every statement a data
-function runs, without ANALYZE statistics (so the planner reasons as for big
-tables). Timings are measured by hand, never asserted.
+function runs (through an operations context, as the server runs them), without
+ANALYZE statistics (so the planner reasons as for big tables). Timings are
+measured by hand, never asserted.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Engine, event
 
+from runfolio.ops import Context
 from runfolio.schemas.artifacts import ArtifactCreate
 from runfolio.schemas.runs import FlowCreate, FlowRunCreate, StateCreate, StateType, TaskRunCreate
 from runfolio.schemas.sorting import ArtifactSort
@@ -59,56 +61,57 @@ def filled(engine: Engine) -> dict[str, Any]:
 
 
 @contextmanager
-def statements(conn: Connection) -> Iterator[list[tuple[str, Any]]]:
+def statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
 
     def record(_c: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
         if sql.lstrip().upper().startswith("SELECT"):
             seen.append((sql, params))
 
-    event.listen(conn, "before_cursor_execute", record)
+    event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(conn, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", record)
 
 
-def full_scans(conn: Connection, run: Callable[[Connection], object]) -> list[str]:
-    with statements(conn) as seen:
-        run(conn)
+def full_scans(engine: Engine, run: Callable[[Context], object]) -> list[str]:
+    with statements(engine) as seen:
+        run(Context(engine))
     assert seen
     scans = []
-    for sql, params in seen:
-        for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params):
-            match = FULL_SCAN.match(row[3])
-            if match and match.group(1) in TABLES:
-                scans.append(f"{row[3]}  <-  {sql}")
+    with read(engine) as conn:
+        for sql, params in seen:
+            for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params):
+                match = FULL_SCAN.match(row[3])
+                if match and match.group(1) in TABLES:
+                    scans.append(f"{row[3]}  <-  {sql}")
     return scans
 
 
 @pytest.mark.parametrize(
     "page",
     [
-        lambda c: data.artifacts_page(c, WS),
-        lambda c: data.artifacts_page(c, WS, page=3),
-        lambda c: data.artifacts_page(c, WS, sort=ArtifactSort.KEY_ASC, page=2),
-        lambda c: data.artifacts_page(c, WS, sort=ArtifactSort.KEY_DESC),
-        lambda c: data.artifacts_page(c, WS, sort=ArtifactSort.CREATED_DESC),
-        lambda c: data.artifact_key_page(c, WS, "key-007"),
-        lambda c: data.runs_page(c, WS),
+        lambda c: data.artifacts_page(c),
+        lambda c: data.artifacts_page(c, page=3),
+        lambda c: data.artifacts_page(c, sort=ArtifactSort.KEY_ASC, page=2),
+        lambda c: data.artifacts_page(c, sort=ArtifactSort.KEY_DESC),
+        lambda c: data.artifacts_page(c, sort=ArtifactSort.CREATED_DESC),
+        lambda c: data.artifacts_page(c, type_="link"),
+        lambda c: data.artifact_key_page(c, "key-007"),
+        lambda c: data.runs_page(c),
     ],
 )
 def test_pages_use_indexes(engine: Engine, filled: dict[str, Any], page: Any) -> None:
-    with read(engine) as conn:
-        assert full_scans(conn, page) == []
+    assert full_scans(engine, page) == []
 
 
-def test_run_page_and_live_use_indexes(engine: Engine, filled: dict[str, Any]) -> None:
+def test_artifact_run_page_and_live_use_indexes(engine: Engine, filled: dict[str, Any]) -> None:
     run_id = filled["run"]
     now = dt.datetime.now(dt.UTC)
-    with read(engine) as conn:
-        assert full_scans(conn, lambda c: data.run_page(c, WS, run_id, now=now)) == []
-        page = data.run_page(conn, WS, run_id, now=now)
-        ids = [a.artifact.id for a in page.artifacts]
-        live = lambda c: data.live(c, WS, runs=[run_id], graph=run_id, progress=ids)  # noqa: E731
-        assert full_scans(conn, live) == []
+    assert full_scans(engine, lambda c: data.run_page(c, run_id, now=now)) == []
+    page = data.run_page(Context(engine), run_id, now=now)
+    ids = [a.artifact.id for a in page.artifacts]
+    assert full_scans(engine, lambda c: data.artifact_page(c, ids[0])) == []
+    live = lambda c: data.live(c, runs=[run_id], graph=run_id, progress=ids)  # noqa: E731
+    assert full_scans(engine, live) == []

@@ -5,17 +5,20 @@ The write paths and the protocol's filter routes live in `store.artifacts` and
 latest-version-per-key list, a key's versions, flow runs with their counts,
 the task runs, artifacts and progress values of one run.
 
-Lists select narrow rows: a description is cut to its first characters and
-`data` is read only when it is small (a table of megabytes never reaches the
-Artifacts page). Every query is scoped to one workspace and walks an index.
+Lists select narrow rows: a description is cut to the characters the caller
+asks for and `data` is read only for the types and sizes it names (a table of
+megabytes never reaches a list). `data` comes back as its stored JSON text, for
+the caller to decode: a value it cannot show then cannot fail the query. Every
+query is scoped to one workspace and walks an index.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection, Text, and_, case, func, select, type_coerce
@@ -25,7 +28,7 @@ from runfolio.schemas.artifacts import Artifact
 from runfolio.schemas.filters import ArtifactCollectionFilter, KeyFilter, TypeFilter
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import filtering
-from runfolio.store.artifacts import ARTIFACT_COLUMNS
+from runfolio.store.artifacts import ARTIFACT_COLUMNS, NOT_FOUND
 from runfolio.store.tables import (
     artifact_collections,
     artifacts,
@@ -34,11 +37,12 @@ from runfolio.store.tables import (
     flows,
     task_runs,
 )
-from runfolio.store.types import JSONText
 
-EXCERPT_CHARS = 400
-SMALL_DATA_CHARS = 4096
-LINK_TYPE = "link"  # not a stored type: a markdown artifact whose data is one `[text](url)`
+# An artifact version's columns with `data` as its stored JSON text, not decoded.
+_VERSION_COLUMNS = [
+    *(col for col in ARTIFACT_COLUMNS if col.name != "data"),
+    type_coerce(artifacts.c.data, Text).label("data_text"),
+]
 
 
 class RunLabel(BaseModel):
@@ -52,17 +56,34 @@ class RunLabel(BaseModel):
 
 
 class CollectionSummary(BaseModel):
-    """One row of the Artifacts page: the latest version of a key."""
+    """The latest version of a key, as a list shows it."""
 
     key: str
     latest_id: uuid.UUID
     type: str | None
-    description: str | None  # the first EXCERPT_CHARS characters
-    data: Any = None  # only when small and of a type shown inline (markdown, progress, image)
+    description: str | None  # its first characters
+    data_text: str | None = None  # stored JSON text, only for the types and sizes asked for
     created: dt.datetime
     updated: dt.datetime
     flow_run_id: uuid.UUID | None
     task_run_id: uuid.UUID | None
+
+
+class KeyHead(BaseModel):
+    """A key's latest-version row without its content."""
+
+    key: str
+    latest_id: uuid.UUID
+    created: dt.datetime
+    updated: dt.datetime
+
+
+class VersionText(NamedTuple):
+    """An artifact version whose `data` is left as its stored JSON text
+    (`artifact.data` is None)."""
+
+    artifact: Artifact
+    data_text: str | None
 
 
 class VersionSummary(BaseModel):
@@ -108,47 +129,64 @@ class TaskRunSummary(BaseModel):
 
 
 class ProgressValue(BaseModel):
-    """The current value of a progress artifact."""
+    """The current value of a progress artifact (as stored JSON text)."""
 
     artifact_id: uuid.UUID
     flow_run_id: uuid.UUID | None
     task_run_id: uuid.UUID | None
-    value: Any
+    value_text: str | None
     created: dt.datetime
     updated: dt.datetime
 
 
-# -- the Artifacts page ---------------------------------------------------------------
+# -- lists of keys ----------------------------------------------------------------------
 
 
-def _collection_where(search: str | None, type_: str | None) -> list[ColumnElement[bool]]:
+@dataclass(frozen=True, slots=True)
+class KeySearch:
+    """Which keys a list holds (every criterion given must hold)."""
+
+    search: str | None = None  # a substring of the key, any case
+    types: Sequence[str] | None = None  # stored types
+    # A regular expression the stored JSON text of `data` matches (REGEXP on SQLite,
+    # where SQLAlchemy provides it through Python's `re`; `~` on PostgreSQL).
+    data_pattern: str | None = None
+    # A LIKE pattern that text must also match: a cheap test, run before the expression.
+    data_like: str | None = None
+
+
+def _collection_where(found: KeySearch) -> list[ColumnElement[bool]]:
     c = artifact_collections.c
-    stored_type = "markdown" if type_ == LINK_TYPE else type_
     crit = ArtifactCollectionFilter(
-        key=KeyFilter(like_=search) if search else None,
-        type=TypeFilter(any_=[stored_type]) if stored_type else None,
+        key=KeyFilter(like_=found.search) if found.search else None,
+        type=TypeFilter(any_=list(found.types)) if found.types else None,
     )
     where: list[ColumnElement[bool]] = []
     clause = filtering.artifact_clauses(artifact_collections, crit)
     if clause is not None:
         where.append(clause)
-    if type_ == LINK_TYPE:
-        # The stored JSON text of a link is "[text](url)"; the UI confirms the shape.
-        where.append(type_coerce(c.data, Text).like('"[%](%)"'))
+    text = type_coerce(c.data, Text)
+    if found.data_like is not None:
+        where.append(text.like(found.data_like))
+    if found.data_pattern is not None:
+        where.append(text.regexp_match(found.data_pattern))
     return where
 
 
 def search_collections(
     conn: Connection,
     workspace_id: uuid.UUID,
+    found: KeySearch = KeySearch(),
     *,
-    search: str | None = None,
-    type_: str | None = None,
     sort: ArtifactSort = ArtifactSort.UPDATED_DESC,
     limit: int = 50,
     offset: int = 0,
+    description_chars: int = 400,
+    data_types: Sequence[str] = (),
+    data_chars: int = 0,
 ) -> list[CollectionSummary]:
-    """Latest versions of the keys matching `search` (substring) and `type_`, one page.
+    """Latest versions of the keys `found` names, one page; `data` only of `data_types`
+    and when its stored text has at most `data_chars` characters.
 
     The page's ids are chosen first from the index alone, then only those rows are
     read (a deep OFFSET then skips index entries, not whole rows).
@@ -157,22 +195,21 @@ def search_collections(
     order = filtering.artifact_order(artifact_collections, sort)
     page = (
         select(c.id)
-        .where(c.workspace_id == workspace_id, *_collection_where(search, type_))
+        .where(c.workspace_id == workspace_id, *_collection_where(found))
         .order_by(*order)
         .limit(limit)
         .offset(offset)
         .subquery()
     )
-    small = and_(
-        c.type.in_(["markdown", "progress", "image"]), func.length(c.data) <= SMALL_DATA_CHARS
-    )
+    # The type is tested first: measuring a value reads all of it.
+    wanted = and_(c.type.in_(data_types), func.length(c.data) <= data_chars)
     stmt = (
         select(
             c.key,
             c.latest_id,
             c.type,
-            func.substr(c.description, 1, EXCERPT_CHARS).label("description"),
-            type_coerce(case((small, c.data), else_=None), JSONText).label("data"),
+            func.substr(c.description, 1, description_chars).label("description"),
+            case((wanted, type_coerce(c.data, Text)), else_=None).label("data_text"),
             c.created,
             c.updated,
             c.flow_run_id,
@@ -185,16 +222,11 @@ def search_collections(
 
 
 def count_collections(
-    conn: Connection,
-    workspace_id: uuid.UUID,
-    *,
-    search: str | None = None,
-    type_: str | None = None,
+    conn: Connection, workspace_id: uuid.UUID, found: KeySearch = KeySearch()
 ) -> int:
+    """How many keys `found` names (the same criteria as `search_collections`)."""
     c = artifact_collections.c
-    stmt = select(func.count()).where(
-        c.workspace_id == workspace_id, *_collection_where(search, type_)
-    )
+    stmt = select(func.count()).where(c.workspace_id == workspace_id, *_collection_where(found))
     return int(conn.execute(stmt).scalar_one())
 
 
@@ -235,6 +267,33 @@ def task_run_names(
 
 
 # -- a key's versions -------------------------------------------------------------------
+
+
+def key_head(conn: Connection, workspace_id: uuid.UUID, key: str) -> KeyHead:
+    c = artifact_collections.c
+    stmt = select(*columns_in(artifact_collections, KeyHead.model_fields)).where(
+        c.workspace_id == workspace_id, c.key == key
+    )
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return KeyHead.model_construct(**row._mapping)
+
+
+def _version_text(row: Any) -> VersionText:
+    fields = dict(row._mapping)
+    text = fields.pop("data_text")
+    return VersionText(Artifact.model_construct(**fields), text)
+
+
+def read_version(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> VersionText:
+    """One artifact version by id, its data as stored text."""
+    a = artifacts.c
+    stmt = select(*_VERSION_COLUMNS).where(a.id == artifact_id, a.workspace_id == workspace_id)
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return _version_text(row)
 
 
 def key_versions(
@@ -360,17 +419,17 @@ def run_artifacts(
     *,
     limit: int = 50,
     offset: int = 0,
-) -> list[Artifact]:
+) -> list[VersionText]:
     """Every artifact (keyed and keyless, every version) of a flow run, oldest first."""
     a = artifacts.c
     stmt = (
-        select(*ARTIFACT_COLUMNS)
+        select(*_VERSION_COLUMNS)
         .where(a.flow_run_id == run_id, a.workspace_id == workspace_id)
         .order_by(a.created, a.id)
         .limit(limit)
         .offset(offset)
     )
-    return [Artifact.model_construct(**row._mapping) for row in conn.execute(stmt)]
+    return [_version_text(row) for row in conn.execute(stmt)]
 
 
 def count_run_artifacts(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> int:
@@ -381,7 +440,8 @@ def count_run_artifacts(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.
 
 def _progress_select() -> Any:
     a = artifacts.c
-    return select(a.id.label("artifact_id"), a.flow_run_id, a.task_run_id, a.data.label("value"))
+    value_text = type_coerce(a.data, Text).label("value_text")
+    return select(a.id.label("artifact_id"), a.flow_run_id, a.task_run_id, value_text)
 
 
 def run_progress(

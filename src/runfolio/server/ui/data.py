@@ -1,22 +1,25 @@
-"""One data function per page: what `pages.py` renders and `api.py` returns as JSON.
+"""One data function per page: what `pages.py` serves as HTML and as its JSON twin.
 
-Each takes an open connection and the workspace id, reads through the store
-(`store.artifacts`, `store.runs`, `store.logs`, `store.views`) and returns the
-page's model. Unknown ids and keys raise `NotFound`.
+Each takes the operations context (`runfolio.ops.Context`) first, reads in one
+transaction through the store (`store.views`, `store.runs`, `store.logs`) and
+returns the page's model. The server runs them in a worker thread
+(`await api.read(data.run_page, run_id, ...)`). Unknown ids and keys raise
+`NotFound`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import Connection
 
 from runfolio.errors import NotFound
-from runfolio.schemas.artifacts import Artifact
+from runfolio.ops import Context
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.server.ui import fmt, urls
+from runfolio.server.ui import fmt, stored, tables, urls
 from runfolio.server.ui.graph import build_graph
 from runfolio.server.ui.models import (
     ArtifactKeyPage,
@@ -32,16 +35,27 @@ from runfolio.server.ui.models import (
     RunStatus,
     VersionEntry,
 )
-from runfolio.server.ui.render import kind_of, percent, progress_value
-from runfolio.store import artifacts as artifact_store
+from runfolio.server.ui.render import (
+    LINK_JSON_LIKE,
+    LINK_JSON_PATTERN,
+    LINK_TYPE,
+    percent,
+    progress_value,
+)
 from runfolio.store import logs as log_store
 from runfolio.store import runs as run_store
 from runfolio.store import views
+from runfolio.store.views import CollectionSummary, RunLabel, VersionText
 
 PER_PAGE = 50
 VERSIONS_PER_PAGE = 50
 RUN_ARTIFACTS_PER_PAGE = 50
 LOG_LINES = 500
+# The Artifacts list reads a key's data only for the types it shows in a row, and only
+# when small: a table of megabytes never reaches it.
+EXCERPT_CHARS = 400
+LISTED_DATA_TYPES = ("markdown", "progress", "image")
+LISTED_DATA_CHARS = 4096
 
 
 def _paging(page: int, per_page: int, total: int) -> Paging:
@@ -49,9 +63,37 @@ def _paging(page: int, per_page: int, total: int) -> Paging:
     return Paging(page=min(max(page, 1), pages), per_page=per_page, total=total)
 
 
+# -- artifacts --------------------------------------------------------------------------
+
+
+def _key_search(q: str | None, type_: str | None) -> views.KeySearch:
+    if type_ == LINK_TYPE:  # markdown whose data is one link, tested in SQL as on the page
+        return views.KeySearch(
+            search=q, types=["markdown"], data_pattern=LINK_JSON_PATTERN, data_like=LINK_JSON_LIKE
+        )
+    return views.KeySearch(search=q, types=[type_] if type_ else None)
+
+
+def _row(r: CollectionSummary, labels: dict[uuid.UUID, RunLabel]) -> ArtifactRow:
+    shown = stored.decode(r.type, r.data_text)
+    return ArtifactRow(
+        key=r.key,
+        latest_id=r.latest_id,
+        type=r.type,
+        kind=shown.kind,
+        description=r.description,
+        data=shown.value,
+        notice=shown.notice,
+        data_text=shown.text,
+        created=r.created,
+        updated=r.updated,
+        flow_run=labels.get(r.flow_run_id) if r.flow_run_id else None,
+        task_run_id=r.task_run_id,
+    )
+
+
 def artifacts_page(
-    conn: Connection,
-    ws: uuid.UUID,
+    ctx: Context,
     *,
     q: str | None = None,
     type_: str | None = None,
@@ -60,53 +102,51 @@ def artifacts_page(
 ) -> ArtifactsPage:
     """The latest version of every key matching the search, one page."""
     q = (q or "").strip() or None
-    total = views.count_collections(conn, ws, search=q, type_=type_)
-    paging = _paging(page, PER_PAGE, total)
-    rows = views.search_collections(
-        conn, ws, search=q, type_=type_, sort=sort, limit=PER_PAGE, offset=paging.offset
-    )
-    labels = views.run_labels(conn, ws, (r.flow_run_id for r in rows))
-    items = [
-        ArtifactRow(
-            key=r.key,
-            latest_id=r.latest_id,
-            type=r.type,
-            kind=kind_of(r.type, r.data),
-            description=r.description,
-            data=r.data,
-            created=r.created,
-            updated=r.updated,
-            flow_run=labels.get(r.flow_run_id) if r.flow_run_id else None,
-            task_run_id=r.task_run_id,
+    found = _key_search(q, type_)
+    with ctx.reading() as (conn, ws):
+        paging = _paging(page, PER_PAGE, views.count_collections(conn, ws, found))
+        rows = views.search_collections(
+            conn,
+            ws,
+            found,
+            sort=sort,
+            limit=PER_PAGE,
+            offset=paging.offset,
+            description_chars=EXCERPT_CHARS,
+            data_types=LISTED_DATA_TYPES,
+            data_chars=LISTED_DATA_CHARS,
         )
-        for r in rows
-    ]
-    if type_ == views.LINK_TYPE:  # the SQL pattern is loose; the renderer decides
-        items = [i for i in items if i.kind == "link"]
+        labels = views.run_labels(conn, ws, (r.flow_run_id for r in rows))
+    items = [_row(r, labels) for r in rows]
     return ArtifactsPage(q=q, type=type_, sort=sort, items=items, paging=paging)
 
 
-def _views(conn: Connection, ws: uuid.UUID, found: list[Artifact]) -> list[ArtifactView]:
-    labels = views.run_labels(conn, ws, (a.flow_run_id for a in found))
-    names = views.task_run_names(conn, ws, (a.task_run_id for a in found))
-    return [
-        ArtifactView(
-            artifact=a,
-            kind=kind_of(a.type, a.data),
-            flow_run=labels.get(a.flow_run_id) if a.flow_run_id else None,
-            task_run_name=names.get(a.task_run_id) if a.task_run_id else None,
+def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[ArtifactView]:
+    labels = views.run_labels(conn, ws, (v.artifact.flow_run_id for v in found))
+    names = views.task_run_names(conn, ws, (v.artifact.task_run_id for v in found))
+    shown = []
+    for artifact, text in found:
+        data = stored.decode(artifact.type, text)
+        shown.append(
+            ArtifactView(
+                artifact=artifact.model_copy(update={"data": data.value}),
+                kind=data.kind,
+                notice=data.notice,
+                data_text=data.text,
+                flow_run=labels.get(artifact.flow_run_id) if artifact.flow_run_id else None,
+                task_run_name=names.get(artifact.task_run_id) if artifact.task_run_id else None,
+            )
         )
-        for a in found
-    ]
+    return shown
 
 
-def _view(conn: Connection, ws: uuid.UUID, artifact: Artifact) -> ArtifactView:
-    view = _views(conn, ws, [artifact])[0]
+def _view(conn: Connection, ws: uuid.UUID, version: VersionText) -> ArtifactView:
+    view = _views(conn, ws, [version])[0]
+    artifact = version.artifact
     if artifact.key is not None:
         view.version = views.version_number(conn, ws, artifact)
         view.versions = views.count_key_versions(conn, ws, artifact.key)
-        latest = views.latest_ids(conn, ws, [artifact.key])
-        view.latest_id = latest.get(artifact.key)
+        view.latest_id = views.latest_ids(conn, ws, [artifact.key]).get(artifact.key)
     return view
 
 
@@ -114,29 +154,26 @@ def _progress_live_url(
     conn: Connection, ws: uuid.UUID, found: Iterable[ArtifactView]
 ) -> str | None:
     ids = [v.artifact.id for v in found if v.kind == "progress"]
-    if not ids or live(conn, ws, progress=ids).finished:
+    if not ids or _live(conn, ws, progress=ids).finished:
         return None
     return urls.live(progress=ids)
 
 
 def artifact_key_page(
-    conn: Connection,
-    ws: uuid.UUID,
-    key: str,
-    *,
-    version: uuid.UUID | None = None,
-    vpage: int = 1,
+    ctx: Context, key: str, *, version: uuid.UUID | None = None, vpage: int = 1
 ) -> ArtifactKeyPage:
     """A key: the chosen version (default the latest) in full, and the versions timeline."""
-    collection = artifact_store.read_collection(conn, ws, key)
-    chosen = artifact_store.read(conn, ws, version or collection.latest_id)
-    if chosen.key != key:
-        raise NotFound("Artifact not found.")
-    selected = _view(conn, ws, chosen)
-    paging = _paging(vpage, VERSIONS_PER_PAGE, selected.versions or 0)
-    found = views.key_versions(conn, ws, key, limit=VERSIONS_PER_PAGE, offset=paging.offset)
-    labels = views.run_labels(conn, ws, (v.flow_run_id for v in found))
-    names = views.task_run_names(conn, ws, (v.task_run_id for v in found))
+    with ctx.reading() as (conn, ws):
+        head = views.key_head(conn, ws, key)
+        chosen = views.read_version(conn, ws, version or head.latest_id)
+        if chosen.artifact.key != key:
+            raise NotFound("Artifact not found.")
+        selected = _view(conn, ws, chosen)
+        paging = _paging(vpage, VERSIONS_PER_PAGE, selected.versions or 0)
+        found = views.key_versions(conn, ws, key, limit=VERSIONS_PER_PAGE, offset=paging.offset)
+        labels = views.run_labels(conn, ws, (v.flow_run_id for v in found))
+        names = views.task_run_names(conn, ws, (v.task_run_id for v in found))
+        live_url = _progress_live_url(conn, ws, [selected])
     entries = [
         VersionEntry(
             id=v.id,
@@ -151,29 +188,47 @@ def artifact_key_page(
     ]
     return ArtifactKeyPage(
         key=key,
-        first_created=collection.created,
-        updated=collection.updated,
-        latest_id=collection.latest_id,
+        first_created=head.created,
+        updated=head.updated,
+        latest_id=head.latest_id,
         selected=selected,
         versions=entries,
         versions_paging=paging,
-        live_url=_progress_live_url(conn, ws, [selected]),
+        live_url=live_url,
     )
 
 
-def artifact_page(conn: Connection, ws: uuid.UUID, artifact_id: uuid.UUID) -> ArtifactPage:
+def artifact_page(ctx: Context, artifact_id: uuid.UUID) -> ArtifactPage:
     """One artifact version by id (keyless ones too)."""
-    view = _view(conn, ws, artifact_store.read(conn, ws, artifact_id))
-    return ArtifactPage(artifact=view, live_url=_progress_live_url(conn, ws, [view]))
+    with ctx.reading() as (conn, ws):
+        view = _view(conn, ws, views.read_version(conn, ws, artifact_id))
+        return ArtifactPage(artifact=view, live_url=_progress_live_url(conn, ws, [view]))
 
 
-def runs_page(
-    conn: Connection, ws: uuid.UUID, *, state: str | None = None, page: int = 1
-) -> RunsPage:
+def csv_table(ctx: Context, artifact_id: uuid.UUID) -> tuple[str, tables.TableView]:
+    """A table artifact's download name and its table (`NotFound` when it is not a table)."""
+    with ctx.reading() as (conn, ws):
+        try:
+            artifact, text = views.read_version(conn, ws, artifact_id)
+        except NotFound:
+            raise NotFound(f"There is no artifact with the id {artifact_id}.") from None
+    shown = stored.decode(artifact.type, text)
+    table = tables.table_view(shown.value) if shown.kind == "table" else None
+    if table is None:
+        raise NotFound("This artifact is not a table.")
+    filename = re.sub(r"[^A-Za-z0-9._-]", "_", f"{artifact.key or artifact.id}.csv")
+    return filename, table
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+def runs_page(ctx: Context, *, state: str | None = None, page: int = 1) -> RunsPage:
     """Flow runs, newest first, with their task-run and artifact counts."""
     states = [state] if state else None
-    paging = _paging(page, PER_PAGE, views.count_runs(conn, ws, state_types=states))
-    items = views.list_runs(conn, ws, state_types=states, limit=PER_PAGE, offset=paging.offset)
+    with ctx.reading() as (conn, ws):
+        paging = _paging(page, PER_PAGE, views.count_runs(conn, ws, state_types=states))
+        items = views.list_runs(conn, ws, state_types=states, limit=PER_PAGE, offset=paging.offset)
     running = [r.id for r in items if not fmt.is_finished(r.state_type)]
     return RunsPage(
         state=state,
@@ -183,39 +238,39 @@ def runs_page(
     )
 
 
-def run_page(
-    conn: Connection, ws: uuid.UUID, run_id: uuid.UUID, *, apage: int = 1, now: dt.datetime
-) -> RunPage:
+def run_page(ctx: Context, run_id: uuid.UUID, *, apage: int = 1, now: dt.datetime) -> RunPage:
     """A flow run: state, times, parameters, run graph, artifacts, task runs and logs."""
-    run = views.run_summary(conn, ws, run_id)
-    full = run_store.read_flow_run(conn, ws, run_id)
-    tasks = views.run_task_runs(conn, ws, run_id)
-    graph = build_graph(run, tasks, views.run_progress(conn, ws, run_id), now)
-    paging = _paging(apage, RUN_ARTIFACTS_PER_PAGE, run.artifact_count)
-    found = views.run_artifacts(
-        conn, ws, run_id, limit=RUN_ARTIFACTS_PER_PAGE, offset=paging.offset
-    )
-    shown = _views(conn, ws, found)
+    with ctx.reading() as (conn, ws):
+        run = views.run_summary(conn, ws, run_id)
+        full = run_store.read_flow_run(conn, ws, run_id)
+        tasks = views.run_task_runs(conn, ws, run_id)
+        progress = views.run_progress(conn, ws, run_id)
+        paging = _paging(apage, RUN_ARTIFACTS_PER_PAGE, run.artifact_count)
+        found = views.run_artifacts(
+            conn, ws, run_id, limit=RUN_ARTIFACTS_PER_PAGE, offset=paging.offset
+        )
+        shown = _views(conn, ws, found)
+        logs = log_store.list_logs(conn, ws, run_id, limit=LOG_LINES)
     finished = fmt.is_finished(run.state_type)
-    progress_ids = [v.artifact.id for v in shown if v.kind == "progress"]
     return RunPage(
         run=run,
         finished=finished,
         duration=fmt.duration(fmt.run_seconds(run.start_time, run.end_time, now)),
         parameters=full.parameters,
         tags=full.tags,
-        graph=graph,
+        graph=build_graph(run, tasks, progress, now),
         task_runs=tasks,
         artifacts=shown,
         artifacts_paging=paging,
-        logs=log_store.list_logs(conn, ws, run_id, limit=LOG_LINES),
-        live_url=None if finished else urls.live([run_id], run_id, progress_ids),
+        logs=logs,
+        live_url=None
+        if finished
+        else urls.live([run_id], run_id, [v.artifact.id for v in shown if v.kind == "progress"]),
     )
 
 
 def live(
-    conn: Connection,
-    ws: uuid.UUID,
+    ctx: Context,
     *,
     runs: Iterable[uuid.UUID] = (),
     graph: uuid.UUID | None = None,
@@ -228,6 +283,19 @@ def live(
     final state, and so is the run of every progress artifact (a progress
     artifact outside any run is finished at 100%).
     """
+    with ctx.reading() as (conn, ws):
+        return _live(conn, ws, runs=runs, graph=graph, progress=progress, now=now)
+
+
+def _live(
+    conn: Connection,
+    ws: uuid.UUID,
+    *,
+    runs: Iterable[uuid.UUID] = (),
+    graph: uuid.UUID | None = None,
+    progress: Iterable[uuid.UUID] = (),
+    now: dt.datetime | None = None,
+) -> LiveUpdate:
     now = now or dt.datetime.now(dt.UTC)
     values = views.progress_values(conn, ws, progress)
     run_ids = set(runs) | {v.flow_run_id for v in values.values() if v.flow_run_id}
@@ -248,7 +316,7 @@ def live(
     progress_out: dict[str, ProgressStatus] = {}
     finished = all(s.finished for s in statuses.values())
     for artifact_id, v in values.items():
-        value = progress_value(v.value)
+        value = progress_value(stored.value_of(v.value_text))
         progress_out[str(artifact_id)] = ProgressStatus(value=value, label=percent(value))
         if v.flow_run_id not in found and (value or 0) < 100:
             finished = False

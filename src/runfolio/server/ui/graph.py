@@ -13,6 +13,7 @@ import uuid
 from runfolio.server.ui import fmt
 from runfolio.server.ui.models import GraphBar, GraphTick, RunGraph
 from runfolio.server.ui.render import percent, progress_value
+from runfolio.server.ui.stored import value_of
 from runfolio.store.views import ProgressValue, RunSummary, TaskRunSummary
 
 MIN_BAR_WIDTH = 0.8  # percent: a task of a few milliseconds stays visible
@@ -80,7 +81,7 @@ def _bar(
         width = max((end - task.start_time).total_seconds() / span * 100, MIN_BAR_WIDTH)
         left = min(max(left, 0.0), 100.0 - MIN_BAR_WIDTH)
         width = min(width, 100.0 - left)
-    value = progress_value(progress.value) if progress else None
+    value = progress_value(value_of(progress.value_text)) if progress else None
     return GraphBar(
         task_run_id=task.id,
         name=task.name,

@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field, computed_field
 from runfolio.schemas.artifacts import Artifact
 from runfolio.schemas.runs import Log
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.server.ui.render import Kind
+from runfolio.server.ui.render import LINK_TYPE, Kind
 from runfolio.store.views import RunLabel, RunSummary, TaskRunSummary
 
-ARTIFACT_TYPES = ("markdown", "link", "table", "image", "progress")
+# The Type filter's choices: the stored types, and links (markdown that is one link).
+ARTIFACT_TYPES = ("markdown", LINK_TYPE, "table", "image", "progress")
 ARTIFACT_SORTS = (
     ArtifactSort.UPDATED_DESC,
     ArtifactSort.CREATED_DESC,
@@ -69,7 +70,16 @@ class ArtifactRow(BaseModel):
     type: str | None
     kind: Kind
     description: str | None = Field(description="The first characters of the description.")
-    data: Any = Field(description="The data when small (links, progress, image URLs), else null.")
+    data: Any = Field(
+        description="The data as stored when small and of a type the list shows "
+        "(markdown, links, progress, image URLs), else null."
+    )
+    notice: str | None = Field(
+        default=None, description="Why the data is shown as stored (it does not fit its type)."
+    )
+    data_text: str | None = Field(
+        default=None, description="The stored JSON text, when it cannot be decoded (data null)."
+    )
     created: dt.datetime
     updated: dt.datetime
     flow_run: RunLabel | None
@@ -89,6 +99,13 @@ class ArtifactView(BaseModel):
 
     artifact: Artifact
     kind: Kind
+    notice: str | None = Field(
+        default=None, description="Why the data is shown as stored (it does not fit its type)."
+    )
+    data_text: str | None = Field(
+        default=None,
+        description="The stored JSON text, when it cannot be decoded (`artifact.data` null).",
+    )
     flow_run: RunLabel | None
     task_run_name: str | None
     version: int | None = Field(

@@ -19,7 +19,10 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from runfolio.schemas.artifacts import check_data_for_type
+
 Kind = Literal["markdown", "link", "table", "image", "progress", "json"]
+LINK_TYPE: Kind = "link"  # not a stored type: a markdown artifact whose data is one link
 
 _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
@@ -118,6 +121,16 @@ class Link:
 # `[text](url)` as the SDK writes it (no escaping): neither part may contain "](".
 _LINK = re.compile(r"\[(?P<text>(?:(?!\]\().)*)\]\((?P<url>(?:(?!\]\()[^\n])*)\)", re.DOTALL)
 
+# The same test on the data's stored JSON text (what the store writes: `json.dumps`
+# with `ensure_ascii=False`), so SQL can filter on it: `parse_link(data)` is a link
+# exactly when the text matches. Brackets and parentheses are never escaped there;
+# whitespace that `str.strip` removes is, as \t \n \r \f and \u000b \u001c-\u001f.
+_WS = r"(?:\s|\\[tnrf]|\\u000b|\\u001[c-f])"
+_TEXT = r"(?:[^\\\]]|\\u[0-9a-f]{4}|\\[^u]|\](?!\())*"  # one character each; no "]("
+_URL = r"(?:[^\\\]]|\\u[0-9a-f]{4}|\\[^un]|\](?!\())*"  # nor a newline
+LINK_JSON_PATTERN = rf'\A"{_WS}*\[{_TEXT}\]\({_URL}\){_WS}*"\Z'
+LINK_JSON_LIKE = '"%[%](%)%"'  # a cheaper test every match passes
+
 
 def parse_link(data: Any) -> Link | None:
     """The link of a markdown artifact whose whole data is one `[text](url)`, else None."""
@@ -148,6 +161,23 @@ def percent(value: float | None) -> str:
         return "–"
     text = f"{value:.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
+
+
+def stored_json(data: Any) -> str:
+    """Data exactly as stored, formatted for a <pre> block (strings keep their quotes)."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def misfit_notice(type_: str | None, data: Any) -> str | None:
+    """Why `data` is shown as stored instead of by its type's renderer; None when it fits.
+
+    The store keeps any JSON for any type, as the protocol's server does.
+    """
+    try:
+        check_data_for_type(type_, data)
+    except ValueError:
+        return f"This data does not fit the type '{type_}'; shown as stored."
+    return None
 
 
 def pretty_json(data: Any) -> str:

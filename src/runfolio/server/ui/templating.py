@@ -69,6 +69,7 @@ def _environment() -> Environment:
         progress_value=render.progress_value,
         percent=render.percent,
         pretty_json=render.pretty_json,
+        stored_json=render.stored_json,
         table_view=tables.table_view,
         is_finished=fmt.is_finished,
         artifact_types=ARTIFACT_TYPES,

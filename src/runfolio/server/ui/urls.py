@@ -1,17 +1,36 @@
-"""Every URL the UI links to, built in one place (pages and their JSON twins).
+"""Every URL of the UI, spelled once.
 
-Templates reach these as `url.<name>(...)`; routes are declared with the same
-paths in `pages.py` and `api.py`.
+The route paths below (Starlette's syntax) are what `pages.py` registers, each
+page at its path and its JSON twin at the same path under `API_UI`; the builder
+functions fill the same paths in. Templates reach the builders as `url.<name>(...)`.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 API_UI = "/api/ui"
 STATIC = "/static"
+
+HOME = "/"
+ARTIFACTS = "/artifacts"
+ARTIFACT_KEY = "/artifacts/key/{key}"
+ARTIFACT = "/artifacts/{artifact_id:uuid}"
+ARTIFACT_CSV = "/artifacts/{artifact_id:uuid}/table.csv"
+RUNS = "/runs"
+RUN = "/runs/{run_id:uuid}"
+# Run engines that speak the same protocol log `<server>/runs/flow-run/<id>`.
+RUN_FROM_OTHER_CLIENTS = "/runs/flow-run/{run_id:uuid}"
+LIVE = "/live"  # JSON only, under API_UI
+
+_PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
+
+
+def _fill(path: str, **values: object) -> str:
+    return _PARAM.sub(lambda m: quote(str(values[m.group(1)]), safe=""), path)
 
 
 def _query(**params: object) -> str:
@@ -24,49 +43,49 @@ def _query(**params: object) -> str:
 
 
 def home() -> str:
-    return "/"
+    return HOME
 
 
 def artifacts(
     q: str | None = None, type: str | None = None, sort: str | None = None, page: int = 1
 ) -> str:
-    return "/artifacts" + _query(q=q, type=type, sort=sort, page=page)
+    return ARTIFACTS + _query(q=q, type=type, sort=sort, page=page)
 
 
 def artifact_key(key: str, version: uuid.UUID | None = None, vpage: int = 1) -> str:
-    return f"/artifacts/key/{quote(key, safe='')}" + _query(version=version, vpage=vpage)
+    return _fill(ARTIFACT_KEY, key=key) + _query(version=version, vpage=vpage)
 
 
 def artifact(artifact_id: uuid.UUID) -> str:
-    return f"/artifacts/{artifact_id}"
+    return _fill(ARTIFACT, artifact_id=artifact_id)
 
 
 def artifact_csv(artifact_id: uuid.UUID) -> str:
-    return f"/artifacts/{artifact_id}/table.csv"
+    return _fill(ARTIFACT_CSV, artifact_id=artifact_id)
 
 
 def runs(state: str | None = None, page: int = 1) -> str:
-    return "/runs" + _query(state=state, page=page)
+    return RUNS + _query(state=state, page=page)
 
 
 def run(run_id: uuid.UUID, apage: int = 1) -> str:
-    return f"/runs/{run_id}" + _query(apage=apage)
+    return _fill(RUN, run_id=run_id) + _query(apage=apage)
 
 
 def task_run_anchor(run_id: uuid.UUID, task_run_id: uuid.UUID) -> str:
-    return f"/runs/{run_id}#task-{task_run_id}"
+    return f"{run(run_id)}#task-{task_run_id}"
 
 
 def static(path: str) -> str:
     return f"{STATIC}/{path}"
 
 
-# -- JSON twins ---------------------------------------------------------------------
+# -- JSON ---------------------------------------------------------------------------
 
 
 def api(page_url: str) -> str:
     """The JSON twin of a page URL: the same path and query under /api/ui."""
-    return API_UI + (page_url if page_url != "/" else "/artifacts")
+    return API_UI + (page_url if page_url != HOME else ARTIFACTS)
 
 
 def live(
@@ -80,7 +99,7 @@ def live(
         "graph": str(graph) if graph else "",
         "progress": ",".join(str(p) for p in progress),
     }
-    return f"{API_UI}/live" + _query(**params)
+    return API_UI + LIVE + _query(**params)
 
 
 def with_page(page_url: str, param: str, number: int) -> str:
