@@ -8,7 +8,7 @@ import re
 import uuid
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from runfolio.schemas.common import ActionModel, ObjectModel, ServerTime
 
@@ -127,10 +127,10 @@ class ArtifactCollection(ObjectModel):
     task_run_id: uuid.UUID | None = None
 
 
-class ArtifactCreate(ActionModel):
-    """Body of `POST /artifacts/`. `id` may be chosen by the client (idempotent retry)."""
+class ArtifactContent(BaseModel):
+    """What a client says about an artifact, declared once: the API's create body and the
+    SDK's `Artifact` are both made of it."""
 
-    id: uuid.UUID | None = None
     key: str | None = Field(
         default=None, max_length=KEY_MAX, json_schema_extra={"pattern": KEY_PATTERN}
     )
@@ -150,6 +150,12 @@ class ArtifactCreate(ActionModel):
     @classmethod
     def _metadata(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         return truncate_metadata(value)
+
+
+class ArtifactCreate(ArtifactContent, ActionModel):
+    """Body of `POST /artifacts/`. `id` may be chosen by the client (idempotent retry)."""
+
+    id: uuid.UUID | None = None
 
 
 class ArtifactUpdate(ActionModel):

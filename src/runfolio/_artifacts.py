@@ -1,0 +1,322 @@
+"""The artifact functions and classes behind `runfolio.artifacts` (their public home)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any, ClassVar
+
+from pydantic import ConfigDict, field_validator
+
+from runfolio import _encoding
+from runfolio._dispatch import dual as _dual
+from runfolio.client import RunfolioClient
+from runfolio.client import get_client as _get_client
+from runfolio.context import current_run_ids, in_async_context
+from runfolio.context import flow_run_context as _flow_run_context
+from runfolio.errors import NotFound
+from runfolio.schemas.artifacts import Artifact as StoredArtifact
+from runfolio.schemas.artifacts import ArtifactContent, ArtifactCreate, ArtifactUpdate
+from runfolio.schemas.bodies import ArtifactFilterBody
+from runfolio.schemas.common import new_id
+from runfolio.schemas.sorting import ArtifactSort
+
+
+def _client(client: RunfolioClient | None = None) -> RunfolioClient:
+    if client is not None:
+        return client
+    flow_ctx = _flow_run_context.get()
+    return flow_ctx.client if flow_ctx is not None else _get_client()
+
+
+# The content fields sent as they are (data is encoded; run ids default to the context's).
+_PLAIN_CONTENT = set(ArtifactContent.model_fields) - {"data", "flow_run_id", "task_run_id"}
+
+
+class Artifact(ArtifactContent):
+    """An artifact to publish. `create()` stores it; `get(key)` reads the latest version."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    _default_type: ClassVar[str | None] = None
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.type is None and self._default_type is not None:
+            self.type = self._default_type
+
+    def format(self) -> Any:
+        """The data as sent on the wire (the base class JSON-encodes it into a string)."""
+        return _encoding.generic_json(self.data)
+
+    async def aformat(self) -> Any:
+        return self.format()
+
+    def _action(self) -> ArtifactCreate:
+        flow_run_id, task_run_id = current_run_ids()
+        return ArtifactCreate(
+            **self.model_dump(include=_PLAIN_CONTENT),
+            id=new_id(),
+            data=self.format(),
+            flow_run_id=self.flow_run_id or flow_run_id,
+            task_run_id=self.task_run_id or task_run_id,
+        )
+
+    def _create(self, client: RunfolioClient | None = None) -> StoredArtifact:
+        return _client(client).create_artifact(self._action())
+
+    async def acreate(self, client: RunfolioClient | None = None) -> StoredArtifact:
+        """Store this artifact (async)."""
+        action = self._action()  # encode and pick up the run context in the caller's task
+        return await asyncio.to_thread(_client(client).create_artifact, action)
+
+    @_dual(acreate)
+    def create(self, client: RunfolioClient | None = None) -> StoredArtifact:
+        """Store this artifact; returns the stored version (with its id and times)."""
+        return self._create(client)
+
+    @classmethod
+    def _get(
+        cls, key: str | None = None, client: RunfolioClient | None = None
+    ) -> StoredArtifact | None:
+        target = _client(client)
+        if key is None:
+            found = target.filter_artifacts(
+                ArtifactFilterBody(sort=ArtifactSort.UPDATED_DESC, limit=1)
+            )
+            return found[0] if found else None
+        try:
+            return target.read_latest_artifact(key)
+        except NotFound:
+            return None
+
+    @classmethod
+    async def aget(
+        cls, key: str | None = None, client: RunfolioClient | None = None
+    ) -> StoredArtifact | None:
+        """The latest version of `key`, or None (async)."""
+        return await asyncio.to_thread(cls._get, key, client)
+
+    @classmethod
+    def get(cls, key: str | None = None, client: RunfolioClient | None = None) -> Any:
+        """The latest version of `key`, or None (no key: the most recently updated artifact)."""
+        if in_async_context():
+            return cls.aget(key, client)
+        return cls._get(key, client)
+
+    @classmethod
+    def _get_or_create(
+        cls,
+        key: str | None = None,
+        description: str | None = None,
+        data: Any = None,
+        client: RunfolioClient | None = None,
+        **kwargs: Any,
+    ) -> tuple[StoredArtifact, bool]:
+        found = cls._get(key, client)
+        if found is not None:
+            return found, False
+        new = cls(key=key, description=description, data=data, **kwargs)
+        return new._create(client), True
+
+    @classmethod
+    async def aget_or_create(
+        cls,
+        key: str | None = None,
+        description: str | None = None,
+        data: Any = None,
+        client: RunfolioClient | None = None,
+        **kwargs: Any,
+    ) -> tuple[StoredArtifact, bool]:
+        """`get(key)`, or create it when nothing is stored (async). Returns (artifact, created)."""
+        return await asyncio.to_thread(
+            lambda: cls._get_or_create(key, description, data, client, **kwargs)
+        )
+
+    @classmethod
+    def get_or_create(
+        cls,
+        key: str | None = None,
+        description: str | None = None,
+        data: Any = None,
+        client: RunfolioClient | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """`get(key)`, or create it when nothing is stored. Returns (artifact, created)."""
+        if in_async_context():
+            return cls.aget_or_create(key, description, data, client, **kwargs)
+        return cls._get_or_create(key, description, data, client, **kwargs)
+
+
+class LinkArtifact(Artifact):
+    _default_type: ClassVar[str | None] = "markdown"
+    link: str
+    link_text: str | None = None
+
+    def format(self) -> str:
+        return _encoding.link_markdown(self.link, self.link_text)
+
+
+class MarkdownArtifact(Artifact):
+    _default_type: ClassVar[str | None] = "markdown"
+    markdown: str
+
+    def format(self) -> str:
+        return self.markdown
+
+
+class TableArtifact(Artifact):
+    _default_type: ClassVar[str | None] = "table"
+    table: Any
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: Any) -> Any:
+        _encoding.table_json(value)  # refuse unsupported shapes and unencodable values now
+        return value
+
+    def format(self) -> str:
+        return _encoding.table_json(self.table)
+
+
+class ProgressArtifact(Artifact):
+    _default_type: ClassVar[str | None] = "progress"
+    progress: float
+
+    @field_validator("progress", mode="before")
+    @classmethod
+    def _progress(cls, value: Any) -> float:
+        return _encoding.progress_value(value)
+
+    def format(self) -> float:
+        return self.progress
+
+
+class ImageArtifact(Artifact):
+    _default_type: ClassVar[str | None] = "image"
+    image_url: str
+
+    def format(self) -> str:
+        return self.image_url
+
+
+# -- the functions ------------------------------------------------------------------
+
+
+async def acreate_link_artifact(
+    link: str,
+    link_text: str | None = None,
+    key: str | None = None,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Publish a link (stored as the markdown `[link_text](link)`). Returns the artifact id."""
+    new = LinkArtifact(key=key, description=description, link=link, link_text=link_text)
+    return (await new.acreate(client)).id
+
+
+@_dual(acreate_link_artifact)
+def create_link_artifact(
+    link: str,
+    link_text: str | None = None,
+    key: str | None = None,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Publish a link (stored as the markdown `[link_text](link)`). Returns the artifact id."""
+    new = LinkArtifact(key=key, description=description, link=link, link_text=link_text)
+    return new._create(client).id
+
+
+async def acreate_markdown_artifact(
+    markdown: str, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a markdown report. Returns the artifact id."""
+    return (
+        await MarkdownArtifact(key=key, description=description, markdown=markdown).acreate()
+    ).id
+
+
+@_dual(acreate_markdown_artifact)
+def create_markdown_artifact(
+    markdown: str, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a markdown report. Returns the artifact id."""
+    return MarkdownArtifact(key=key, description=description, markdown=markdown)._create().id
+
+
+async def acreate_table_artifact(
+    table: Any, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a table: a list of dicts, a dict of lists, a list of lists or a DataFrame."""
+    return (await TableArtifact(key=key, description=description, table=table).acreate()).id
+
+
+@_dual(acreate_table_artifact)
+def create_table_artifact(
+    table: Any, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a table: a list of dicts, a dict of lists, a list of lists or a DataFrame."""
+    return TableArtifact(key=key, description=description, table=table)._create().id
+
+
+async def acreate_progress_artifact(
+    progress: float, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a progress value in [0, 100] (clamped with a warning). Returns its id."""
+    return (
+        await ProgressArtifact(key=key, description=description, progress=progress).acreate()
+    ).id
+
+
+@_dual(acreate_progress_artifact)
+def create_progress_artifact(
+    progress: float, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish a progress value in [0, 100] (clamped with a warning). Returns its id."""
+    return ProgressArtifact(key=key, description=description, progress=progress)._create().id
+
+
+async def acreate_image_artifact(
+    image_url: str, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish an image by URL (shown in the UI when it is http or https). Returns its id."""
+    return (await ImageArtifact(key=key, description=description, image_url=image_url).acreate()).id
+
+
+@_dual(acreate_image_artifact)
+def create_image_artifact(
+    image_url: str, key: str | None = None, description: str | None = None
+) -> uuid.UUID:
+    """Publish an image by URL (shown in the UI when it is http or https). Returns its id."""
+    return ImageArtifact(key=key, description=description, image_url=image_url)._create().id
+
+
+def _progress_update(progress: float, description: str | None) -> ArtifactUpdate:
+    value = _encoding.progress_value(progress)
+    if description:
+        return ArtifactUpdate(data=value, description=description)
+    return ArtifactUpdate(data=value)
+
+
+async def aupdate_progress_artifact(
+    artifact_id: uuid.UUID,
+    progress: float,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Set a progress artifact's value in place (no new version). Returns `artifact_id`."""
+    update = _progress_update(progress, description)
+    await asyncio.to_thread(_client(client).update_artifact, artifact_id, update)
+    return artifact_id
+
+
+@_dual(aupdate_progress_artifact)
+def update_progress_artifact(
+    artifact_id: uuid.UUID,
+    progress: float,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Set a progress artifact's value in place (no new version). Returns `artifact_id`."""
+    _client(client).update_artifact(artifact_id, _progress_update(progress, description))
+    return artifact_id
