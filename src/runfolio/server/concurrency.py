@@ -14,8 +14,9 @@
   long read holds the GIL in a thread all the same). On other databases a read
   is network I/O, so it runs on a reader thread pool.
 
-Blocking calls outside the API's operations (the UI's page data, the CSV
-export) run in the framework's thread pool as sync routes.
+Blocking calls outside the API's operations (the UI's page data and
+rendering, the CSV export) run in the framework's thread pool: a page does
+more than a read (`runfolio.server.ui.site.PageApi`).
 """
 
 from __future__ import annotations
