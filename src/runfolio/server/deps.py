@@ -27,8 +27,8 @@ MAX_WORKSPACE_NAME = 200
 
 @dataclass(frozen=True, slots=True)
 class Api:
-    """What a route needs: the operations context and the gate that runs operations
-    off the event loop (`await api.read(ops.read_artifact, artifact_id)`)."""
+    """What a route needs: the operations context and the gate that runs operations by
+    the server's concurrency model (`await api.read(ops.read_artifact, artifact_id)`)."""
 
     ctx: Context
     gate: Gate
