@@ -12,9 +12,21 @@ import importlib
 import json
 import math
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, func, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    func,
+    select,
+    union_all,
+)
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -128,7 +140,7 @@ def _to_collection(row: Row[Any]) -> ArtifactCollection:
     return ArtifactCollection.model_validate(row._mapping)
 
 
-def _same_content(row: Any, action: ArtifactCreate) -> bool:
+def _same_content(row: Row[Any], action: ArtifactCreate) -> bool:
     """Whether a stored version holds exactly what `action` would store.
 
     JSON values compare by their encoding: `1`, `1.0` and `true` are equal in Python
@@ -149,10 +161,10 @@ def _encoded(value: Any) -> Any:
 _BY_ID = select(*ARTIFACT_COLUMNS).where(
     artifacts.c.workspace_id == bindparam("ws_"), artifacts.c.id == bindparam("id_")
 )
-_UPSERTS: dict[str, Any] = {}
+_UPSERTS: dict[str, Insert] = {}
 
 
-def _upsert_statement(dialect: str) -> Any:
+def _upsert_statement(dialect: str) -> Insert:
     """INSERT … ON CONFLICT (workspace_id, key) DO UPDATE, built once per dialect.
 
     The statement is static (values are bound at execution), so SQLAlchemy
@@ -387,11 +399,11 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
 
 def _filtered(
     table: Table,
-    columns: list[Any],
+    columns: Sequence[ColumnElement[Any]],
     workspace_id: uuid.UUID,
     crit: ArtifactFilter | ArtifactCollectionFilter | None,
     related: RelatedFilters | None,
-) -> Any:
+) -> Select[Any]:
     stmt = select(*columns).where(table.c.workspace_id == workspace_id)
     clause = filtering.artifact_clauses(table, crit)
     if clause is not None:

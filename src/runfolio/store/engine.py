@@ -16,14 +16,18 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from runfolio.errors import Busy
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
+
+if TYPE_CHECKING:  # the driver's module, for its connection type (SQLAlchemy loads it)
+    import sqlite3
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -43,7 +47,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
     busy_timeout_ms = int(write_timeout * 1000)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let us issue BEGIN ourselves (pysqlite's implicit transactions are off).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()

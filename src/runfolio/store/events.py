@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from runfolio.schemas.common import utcnow
 from runfolio.schemas.runs import (
@@ -52,7 +52,11 @@ class TaskRunReport:
     total_run_time: float | None = None
 
 
-def _supersedes(current: Any, state_type: StateType, timestamp: dt.datetime) -> bool:
+# A row of any columns (SQLAlchemy types a row by its tuple of column types).
+_Row = Row[*tuple[Any, ...]]
+
+
+def _supersedes(current: _Row, state_type: StateType, timestamp: dt.datetime) -> bool:
     """Whether a state entered at `timestamp` replaces the run's current state."""
     if current.state_type is None or current.state_timestamp is None:
         return True
@@ -62,7 +66,7 @@ def _supersedes(current: Any, state_type: StateType, timestamp: dt.datetime) -> 
 
 
 def _state_columns(
-    report: TaskRunReport, state: StateCreate, timestamp: dt.datetime, current: Any
+    report: TaskRunReport, state: StateCreate, timestamp: dt.datetime, current: _Row | None
 ) -> dict[str, Any]:
     """The row's state, counter and time columns once `state` is its current state."""
     start = as_utc(report.start_time) or (current.start_time if current is not None else None)

@@ -28,6 +28,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -63,13 +64,13 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _like(column: Any, value: str | None) -> Clause | None:
+def _like(column: ColumnElement[Any], value: str | None) -> Clause | None:
     if not value:
         return None
     return column.ilike(f"%{_escape_like(value)}%", escape="\\")
 
 
-def _any(column: Any, values: Sequence[Any] | None) -> Clause | None:
+def _any(column: ColumnElement[Any], values: Sequence[Any] | None) -> Clause | None:
     if values is None:
         return None
     if not values:
@@ -77,13 +78,13 @@ def _any(column: Any, values: Sequence[Any] | None) -> Clause | None:
     return column.in_(list(values))
 
 
-def _not_any(column: Any, values: Sequence[Any] | None) -> Clause | None:
+def _not_any(column: ColumnElement[Any], values: Sequence[Any] | None) -> Clause | None:
     if not values:
         return None
     return column.not_in(list(values))
 
 
-def _is_null(column: Any, is_null: bool | None) -> Clause | None:
+def _is_null(column: ColumnElement[Any], is_null: bool | None) -> Clause | None:
     if is_null is None:
         return None
     return column.is_(None) if is_null else column.is_not(None)
@@ -111,16 +112,16 @@ class _position(FunctionElement[int]):
 
 
 @compiles(_position)
-def _position_default(element: _position, compiler: Any, **kw: Any) -> str:
+def _position_default(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
     return f"strpos({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(_position, "sqlite")
-def _position_sqlite(element: _position, compiler: Any, **kw: Any) -> str:
+def _position_sqlite(element: _position, compiler: SQLCompiler, **kw: Any) -> str:
     return f"instr({compiler.process(element.clauses, **kw)})"
 
 
-def _tags(column: Any, crit: f.TagsFilter | None) -> Clause | None:
+def _tags(column: ColumnElement[Any], crit: f.TagsFilter | None) -> Clause | None:
     if crit is None:
         return None
     # Compare the stored JSON text itself (binding to the JSON column type would
@@ -150,7 +151,7 @@ def _tags(column: Any, crit: f.TagsFilter | None) -> Clause | None:
     return _combine(parts, crit.operator)
 
 
-def _time(column: Any, crit: f.TimeFilter | None) -> Clause | None:
+def _time(column: ColumnElement[Any], crit: f.TimeFilter | None) -> Clause | None:
     if crit is None:
         return None
     return _all(
@@ -180,7 +181,7 @@ def _state(table: Table, crit: f.StateFilter | None) -> Clause | None:
     return _combine([p for p in parts if p is not None], crit.operator)
 
 
-def _name(column: Any, crit: f.NameFilter | None) -> Clause | None:
+def _name(column: ColumnElement[Any], crit: f.NameFilter | None) -> Clause | None:
     if crit is None:
         return None
     return _all(_any(column, crit.any_), _like(column, crit.like_))

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, bindparam, select
+from sqlalchemy import Column, Connection, Row, Table, Update, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import NotFound
@@ -36,14 +35,15 @@ from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
 from runfolio.store import filtering
 from runfolio.store.results import record_result_artifact
 from runfolio.store.states import (
-    list_states as list_states,  # a run's state history is read through this module too
-)
-from runfolio.store.states import (
+    RunColumns,
     record_state,
     state_columns,
     state_from_row,
     state_row,
     state_type_of,
+)
+from runfolio.store.states import (
+    list_states as list_states,  # a run's state history is read through this module too
 )
 from runfolio.store.tables import columns_in, flow_runs, flows, run_states, task_runs
 
@@ -191,10 +191,10 @@ def filter_flow_runs(
     return [_to_flow_run(row) for row in conn.execute(stmt)]
 
 
-_UPDATES: dict[str, Any] = {}
+_UPDATES: dict[str, Update] = {}
 
 
-def _update_by_id(table: Table) -> Any:
+def _update_by_id(table: Table) -> Update:
     """`UPDATE table SET … WHERE id = :run_id_`, built once (the SET list comes from the params)."""
     stmt = _UPDATES.get(table.name)
     if stmt is None:
@@ -202,7 +202,7 @@ def _update_by_id(table: Table) -> Any:
     return stmt
 
 
-def _state_reads(table: Table) -> list[Any]:
+def _state_reads(table: Table) -> list[Column[Any]]:
     """The columns of a run that entering a state reads (`state_columns`) or merges."""
     return [table.c.start_time, table.c.run_count, table.c.state_details]
 
@@ -294,7 +294,7 @@ def _to_task_run(row: Row[Any]) -> TaskRun:
     return _task_run_from(row._mapping)
 
 
-def _task_run_from(m: Mapping[Any, Any]) -> TaskRun:
+def _task_run_from(m: RunColumns) -> TaskRun:
     """A task run from its column values: a row read, or the values just written."""
     fields = {k: m.get(k) for k in _TASK_RUN_FIELDS}
     fields.update(
@@ -376,7 +376,7 @@ def record_task_runs(
     if not records:
         return 0
     ids = [r.task_run.id for r in records if r.task_run.id is not None]
-    known: dict[uuid.UUID, Any] = {
+    known: dict[uuid.UUID, RunColumns] = {
         row.id: row._mapping
         for row in conn.execute(
             select(task_runs.c.id, task_runs.c.workspace_id, *_state_reads(task_runs)).where(
@@ -390,7 +390,7 @@ def record_task_runs(
     for record in records:
         action = record.task_run
         run_id = action.id or new_id()
-        current: Any = known.get(run_id) or {"start_time": None, "run_count": 0}
+        current: RunColumns = known.get(run_id) or {"start_time": None, "run_count": 0}
         if run_id in known and known[run_id]["workspace_id"] != workspace_id:
             raise NotFound("Task run not found.")
         values: dict[str, Any] = {}

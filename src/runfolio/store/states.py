@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, select
 
 from runfolio.schemas.common import new_id
 from runfolio.schemas.runs import (
@@ -22,12 +23,15 @@ from runfolio.schemas.runs import (
 )
 from runfolio.store.tables import run_states
 
+# A run's columns by name: a row read (its mapping) or the values about to be written.
+RunColumns = Mapping[str, Any] | RowMapping
 
-def state_type_of(m: Any) -> StateType | None:
+
+def state_type_of(m: RunColumns) -> StateType | None:
     return StateType(m["state_type"]) if m["state_type"] is not None else None
 
 
-def state_from_row(m: Any) -> State | None:
+def state_from_row(m: RunColumns) -> State | None:
     if m["state_type"] is None:
         return None
     return State.model_construct(
@@ -52,7 +56,7 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def state_columns(
-    current: Any, state: StateCreate, now: dt.datetime, details: dict[str, Any]
+    current: RunColumns | None, state: StateCreate, now: dt.datetime, details: dict[str, Any]
 ) -> tuple[dict[str, Any], uuid.UUID]:
     """Column values that follow from entering `state` (times, run count)."""
     state_id = new_id()

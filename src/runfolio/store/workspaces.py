@@ -41,7 +41,7 @@ def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
     query = select(workspaces.c.id).where(
         workspaces.c.account == account, workspaces.c.name == name
     )
-    found = conn.execute(query).scalar()
+    found: uuid.UUID | None = conn.execute(query).scalar()
     if found is not None:
         return found
     workspace_id = new_id()
@@ -54,5 +54,6 @@ def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
             )
     except IntegrityError:
         # Created by a concurrent request in between: use that one.
-        return conn.execute(query).scalar_one()
+        created: uuid.UUID = conn.execute(query).scalar_one()
+        return created
     return workspace_id

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, inspect
+
+if TYPE_CHECKING:  # Alembic is loaded only when a migration runs
+    from alembic.config import Config
 
 # Checked against the scripts by a test, so opening an up-to-date database
 # costs one query and never loads Alembic.
@@ -14,7 +17,7 @@ HEAD_REVISION = "0002"
 MIGRATIONS_DIR = Path(__file__).parent
 
 
-def alembic_config(engine: Engine | None = None) -> Any:
+def alembic_config(engine: Engine | None = None) -> Config:
     from alembic.config import Config
 
     config = Config()
