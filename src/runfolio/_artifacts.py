@@ -9,10 +9,13 @@ from typing import Any, ClassVar
 from pydantic import ConfigDict, field_validator
 
 from runfolio import _encoding
+from runfolio._dispatch import Dual as _Dual
+from runfolio._dispatch import DualClassMethod as _DualClassMethod
 from runfolio._dispatch import dual as _dual
+from runfolio._dispatch import dual_classmethod as _dual_classmethod
 from runfolio.client import RunfolioClient
 from runfolio.client import get_client as _get_client
-from runfolio.context import current_run_ids, in_async_context
+from runfolio.context import current_run_ids
 from runfolio.context import flow_run_context as _flow_run_context
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact as StoredArtifact
@@ -36,7 +39,10 @@ _PLAIN_CONTENT = set(ArtifactContent.model_fields) - {"data", "flow_run_id", "ta
 class Artifact(ArtifactContent):
     """An artifact to publish. `create()` stores it; `get(key)` reads the latest version."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # The sync/async adapters on the class are its methods, not fields.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, ignored_types=(_Dual, _DualClassMethod)
+    )
 
     _default_type: ClassVar[str | None] = None
 
@@ -96,11 +102,12 @@ class Artifact(ArtifactContent):
         """The latest version of `key`, or None (async)."""
         return await asyncio.to_thread(cls._get, key, client)
 
+    @_dual_classmethod(aget)
     @classmethod
-    def get(cls, key: str | None = None, client: RunfolioClient | None = None) -> Any:
+    def get(
+        cls, key: str | None = None, client: RunfolioClient | None = None
+    ) -> StoredArtifact | None:
         """The latest version of `key`, or None (no key: the most recently updated artifact)."""
-        if in_async_context():
-            return cls.aget(key, client)
         return cls._get(key, client)
 
     @classmethod
@@ -132,6 +139,7 @@ class Artifact(ArtifactContent):
             lambda: cls._get_or_create(key, description, data, client, **kwargs)
         )
 
+    @_dual_classmethod(aget_or_create)
     @classmethod
     def get_or_create(
         cls,
@@ -140,10 +148,8 @@ class Artifact(ArtifactContent):
         data: Any = None,
         client: RunfolioClient | None = None,
         **kwargs: Any,
-    ) -> Any:
+    ) -> tuple[StoredArtifact, bool]:
         """`get(key)`, or create it when nothing is stored. Returns (artifact, created)."""
-        if in_async_context():
-            return cls.aget_or_create(key, description, data, client, **kwargs)
         return cls._get_or_create(key, description, data, client, **kwargs)
 
 
