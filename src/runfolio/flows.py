@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from runfolio import _attempts
 from runfolio._recorder import recorder_for
@@ -22,7 +22,7 @@ from runfolio._signals import sigterm_as_exit
 from runfolio.context import FlowRunContext, flow_run_context, task_run_context
 
 if TYPE_CHECKING:
-    from runfolio.schemas.runs import StateCreate
+    from runfolio.schemas.runs import StateCreate, TaskRun
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,20 +50,28 @@ class Flow(Generic[P, R]):
         self.retry_delay_seconds = retry_delay_seconds
         self.log_prints = log_prints
         self.tags = sorted(set(tags or ()))
-        self.is_async = inspect.iscoroutinefunction(fn)
+        # `fn` as the coroutine function it is, when it is one.
+        self._async_fn: Callable[..., Awaitable[object]] | None = (
+            fn if inspect.iscoroutinefunction(fn) else None
+        )
+        self.is_async = self._async_fn is not None
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
         return f"Flow(name={self.name!r})"
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        if self.is_async:
-            return self._run_async(args, kwargs)  # type: ignore[return-value]
+        if self._async_fn is not None:
+            # `fn` is async, so R is its coroutine's type; the engine's coroutine stands in
+            # for that one (awaited, it returns what `fn`'s returns).
+            return cast(R, self._run_async(self._async_fn, args, kwargs))
         return self._run_sync(args, kwargs)
 
     # -- the engine --------------------------------------------------------------
 
-    def _start(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[FlowRunContext, Any]:
+    def _start(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[FlowRunContext, TaskRun | None]:
         """Record the flow run (and, for a subflow called from a flow body, its task run)."""
         from runfolio.client import get_client
         from runfolio.schemas.common import new_id
@@ -116,7 +124,9 @@ class Flow(Generic[P, R]):
         )
         return ctx, wrapper_task
 
-    def _finish(self, ctx: FlowRunContext, wrapper_task: Any, state: StateCreate) -> None:
+    def _finish(
+        self, ctx: FlowRunContext, wrapper_task: TaskRun | None, state: StateCreate
+    ) -> None:
         flush_logs(ctx.flow_run_id)
         recorder_for(ctx.client).flush()  # task runs are written before the flow's end state
         ctx.client.set_flow_run_state(ctx.flow_run_id, state)
@@ -138,7 +148,11 @@ class Flow(Generic[P, R]):
         return _attempts.Attempts(self.retries, self.retry_delay_seconds, "Flow run")
 
     def _attempts_sync(
-        self, ctx: FlowRunContext, wrapper_task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        ctx: FlowRunContext,
+        wrapper_task: TaskRun | None,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
     ) -> R:
         record = functools.partial(ctx.client.set_flow_run_state, ctx.flow_run_id)
         record(_attempts.running())
@@ -149,7 +163,12 @@ class Flow(Generic[P, R]):
             functools.partial(self._finish, ctx, wrapper_task),
         )
 
-    async def _run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
+    async def _run_async(
+        self,
+        fn: Callable[..., Awaitable[object]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> object:
         import asyncio  # loaded only by async runs, to keep `import runfolio` light
 
         ctx, wrapper_task = await asyncio.to_thread(self._start, args, kwargs)
@@ -157,18 +176,23 @@ class Flow(Generic[P, R]):
         task_token = task_run_context.set(None)
         try:
             with sigterm_as_exit():
-                return await self._attempts_async(ctx, wrapper_task, args, kwargs)
+                return await self._attempts_async(ctx, wrapper_task, fn, args, kwargs)
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
 
     async def _attempts_async(
-        self, ctx: FlowRunContext, wrapper_task: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> R:
+        self,
+        ctx: FlowRunContext,
+        wrapper_task: TaskRun | None,
+        fn: Callable[..., Awaitable[object]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> object:
         import asyncio
 
         # The client blocks: its writes run in a thread, off the event loop.
-        def record(state: StateCreate) -> Awaitable[Any]:
+        def record(state: StateCreate) -> Awaitable[object]:
             return asyncio.to_thread(ctx.client.set_flow_run_state, ctx.flow_run_id, state)
 
         def finish(state: StateCreate) -> Awaitable[None]:
@@ -176,7 +200,7 @@ class Flow(Generic[P, R]):
 
         await record(_attempts.running())
         return await _attempts.drive_async(
-            functools.partial(self.fn, *args, **kwargs),  # type: ignore[arg-type]
+            functools.partial(fn, *args, **kwargs),
             self._policy(),
             record,
             finish,

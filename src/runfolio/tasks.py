@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextvars
 import functools
 import inspect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from runfolio import _attempts
 from runfolio._recorder import recorder_for
@@ -21,10 +21,12 @@ from runfolio._runlogs import install_print_capture
 from runfolio.context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
 
 if TYPE_CHECKING:
-    from runfolio.schemas.runs import StateCreate
+    from runfolio.schemas.runs import StateCreate, TaskRun
 
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 _executor: ThreadPoolExecutor | None = None
 
@@ -36,13 +38,13 @@ def _pool() -> ThreadPoolExecutor:
     return _executor
 
 
-class TaskFuture(Generic[R]):
+class TaskFuture(Generic[T_co]):
     """The pending result of `Task.submit()`."""
 
-    def __init__(self, future: Future[R]) -> None:
+    def __init__(self, future: Future[T_co]) -> None:
         self._future = future
 
-    def result(self, timeout: float | None = None) -> R:
+    def result(self, timeout: float | None = None) -> T_co:
         return self._future.result(timeout)
 
     def wait(self, timeout: float | None = None) -> None:
@@ -73,42 +75,73 @@ class Task(Generic[P, R]):
         self.tags = sorted(set(tags or ()))
         self.log_prints = log_prints
         self.task_key = f"{fn.__module__}.{fn.__qualname__}"
-        self.is_async = inspect.iscoroutinefunction(fn)
+        # `fn` as the coroutine function it is, when it is one.
+        self._async_fn: Callable[..., Coroutine[Any, Any, object]] | None = (
+            fn if inspect.iscoroutinefunction(fn) else None
+        )
+        self.is_async = self._async_fn is not None
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
         return f"Task(name={self.name!r})"
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._async_fn is not None:
+            # `fn` is async, so R is its coroutine's type; in a flow the engine's coroutine
+            # stands in for that one (awaited, it returns what `fn`'s returns).
+            return cast(R, self._coroutine(self._async_fn, args, kwargs))
         flow_ctx = flow_run_context.get()
         if flow_ctx is None:
             return self.fn(*args, **kwargs)
-        if self.is_async:
-            return self._run_async(flow_ctx, args, kwargs)  # type: ignore[return-value]
         return self._run_sync(flow_ctx, args, kwargs)
 
-    def submit(self, *args: P.args, **kwargs: P.kwargs) -> TaskFuture[R]:
+    def _coroutine(
+        self,
+        fn: Callable[..., Coroutine[Any, Any, object]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Coroutine[Any, Any, object]:
+        """A call of the async `fn`: a recorded run inside a flow, the bare call outside."""
+        flow_ctx = flow_run_context.get()
+        if flow_ctx is None:
+            return fn(*args, **kwargs)
+        return self._run_async(flow_ctx, fn, args, kwargs)
+
+    # An async task's future holds what its coroutine returns.
+    @overload
+    def submit(
+        self: Task[P, Coroutine[Any, Any, T]], *args: P.args, **kwargs: P.kwargs
+    ) -> TaskFuture[T]: ...
+    @overload
+    def submit(self: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> TaskFuture[T]: ...
+    def submit(self, *args: P.args, **kwargs: P.kwargs) -> TaskFuture[object]:
         """Run the task in a worker thread; the run context goes with it."""
         ctx = contextvars.copy_context()
-        call: Callable[[], Any]
-        if self.is_async:
+        call: Callable[[], object]
+        if self._async_fn is not None:
             import asyncio
 
-            call = functools.partial(asyncio.run, self(*args, **kwargs))  # type: ignore[arg-type]
+            call = functools.partial(asyncio.run, self._coroutine(self._async_fn, args, kwargs))
         else:
             call = functools.partial(self, *args, **kwargs)
         return TaskFuture(_pool().submit(ctx.run, call))
 
-    def map(self, *iterables: Iterable[Any]) -> list[TaskFuture[R]]:
+    @overload
+    def map(
+        self: Task[P, Coroutine[Any, Any, T]], *iterables: Iterable[Any]
+    ) -> list[TaskFuture[T]]: ...
+    @overload
+    def map(self: Task[P, T], *iterables: Iterable[Any]) -> list[TaskFuture[T]]: ...
+    def map(self, *iterables: Iterable[Any]) -> list[TaskFuture[Any]]:  # typed by the overloads
         """Submit one task run per element (like the built-in `map`)."""
-        submit: Callable[..., TaskFuture[R]] = self.submit
+        submit: Callable[..., TaskFuture[object]] = self.submit
         return [submit(*args) for args in zip(*iterables, strict=False)]
 
     # -- the engine --------------------------------------------------------------
 
     def _create_run(
         self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
+    ) -> TaskRun:
         """Queue the task run (RUNNING) with the recorder; returns its local model."""
         from runfolio.schemas.common import new_id
         from runfolio.schemas.runs import TaskRun, TaskRunCreate
@@ -133,7 +166,7 @@ class Task(Generic[P, R]):
         recorder_for(flow_ctx.client).started(action)
         return TaskRun.started(action, state)
 
-    def _context(self, flow_ctx: FlowRunContext, task_run: Any) -> TaskRunContext:
+    def _context(self, flow_ctx: FlowRunContext, task_run: TaskRun) -> TaskRunContext:
         log_prints = flow_ctx.log_prints if self.log_prints is None else self.log_prints
         if log_prints:
             install_print_capture()
@@ -162,8 +195,12 @@ class Task(Generic[P, R]):
             task_run_context.reset(token)
 
     async def _run_async(
-        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> R:
+        self,
+        flow_ctx: FlowRunContext,
+        fn: Callable[..., Awaitable[object]],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> object:
         task_run = self._create_run(flow_ctx, args, kwargs)
         recorder = recorder_for(flow_ctx.client)
 
@@ -173,7 +210,7 @@ class Task(Generic[P, R]):
         token = task_run_context.set(self._context(flow_ctx, task_run))
         try:
             return await _attempts.drive_async(
-                functools.partial(self.fn, *args, **kwargs),  # type: ignore[arg-type]
+                functools.partial(fn, *args, **kwargs),
                 self._policy(),
                 record,
                 record,
