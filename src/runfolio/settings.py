@@ -8,7 +8,7 @@ variable and the reason.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,10 +95,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.home / 'runfolio.db'}"
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a bad value into a `SettingsError` that names it."""
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning a bad value into a `SettingsError` that names it.
+
+    The overrides are unvalidated input, like the environment: the settings check them.
+    """
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except ValidationError as exc:
         problems = "; ".join(
             f"RUNFOLIO_{str(err['loc'][0]).upper()}: {err['msg']}" for err in exc.errors()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, TypeVar
+from types import GenericAlias
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -49,19 +50,24 @@ from runfolio.schemas.runs import (
 )
 from runfolio.settings import Settings
 
+if TYPE_CHECKING:  # for the checker only: older typing_extensions (as pydantic allows) lack it
+    from typing_extensions import TypeForm
+
 M = TypeVar("M", bound=BaseModel)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.2
 BACKOFF_MAX_S = 5.0
 
-_adapters: dict[Any, TypeAdapter[Any]] = {}
+_adapters: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
 
 
 def _list_of(model: type[M], content: bytes) -> list[M]:
     adapter = _adapters.get(model)
     if adapter is None:
-        adapter = _adapters[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+        # `list[model]`, built at run time: a type checker cannot read it as the type it is.
+        items_type = cast("TypeForm[list[M]]", GenericAlias(list, (model,)))
+        adapter = _adapters[model] = TypeAdapter(items_type)
     result: list[M] = adapter.validate_json(content)
     return result
 

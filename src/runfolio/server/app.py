@@ -95,4 +95,5 @@ def _document_page_limit(app: FastAPI, max_limit: int) -> None:
             app.openapi_schema = document
         return app.openapi_schema
 
+    # FastAPI's documented way to customise the document, though it declares `openapi` a method.
     app.openapi = openapi  # type: ignore[method-assign]
