@@ -11,13 +11,16 @@ import datetime as dt
 import logging
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfolio.context import flow_run_context, task_run_context
 
+if TYPE_CHECKING:  # the schemas load with the first run, not on `import runfolio`
+    from runfolio.schemas.runs import LogCreate
+
 _FLUSH_EVERY = 100
 _lock = threading.Lock()
-_buffers: dict[uuid.UUID, list[Any]] = {}
+_buffers: dict[uuid.UUID, list[LogCreate]] = {}
 _original_print = builtins.print
 _print_installed = False
 
@@ -54,7 +57,7 @@ def flush(flow_run_id: uuid.UUID) -> None:
         flow_ctx.client.create_logs(entries)
 
 
-def _print(*args: Any, sep: str | None = " ", end: str | None = "\n", **kwargs: Any) -> None:
+def _print(*args: object, sep: str | None = " ", end: str | None = "\n", **kwargs: Any) -> None:
     _original_print(*args, sep=sep, end=end, **kwargs)
     task_ctx = task_run_context.get()
     flow_ctx = flow_run_context.get()

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from typer.models import OptionInfo
 
 from runfolio.client import RunfolioClient, client_for
 from runfolio.errors import LimitTooLarge, RunfolioError, ServerUnreachable
@@ -65,9 +66,10 @@ OutputOption = Annotated[
 ]
 
 
-def limit_option(default_help: str) -> Any:
+def limit_option(default_help: str) -> OptionInfo:
     """A `--limit` option checked by typer: 1 to MAX_LIMIT."""
-    return typer.Option("--limit", min=1, max=MAX_LIMIT, help=default_help)
+    option: OptionInfo = typer.Option("--limit", min=1, max=MAX_LIMIT, help=default_help)
+    return option
 
 
 def parse_uuid(value: str, what: str) -> uuid.UUID:

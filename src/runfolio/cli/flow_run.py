@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -179,7 +179,7 @@ def inspect(
     ]
     for label, value in fields:
         details.add_row(label, Text(value))
-    parts: list[Any] = [details]
+    parts: list[RenderableType] = [details]
     if artifacts:
         table = make_table("Artifacts of this run")
         table.add_column("ID", no_wrap=True, min_width=36)

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import typer
 
@@ -56,7 +55,8 @@ def command_paths() -> list[CommandPath]:
     root = typer.main.get_command(app)
     paths: list[CommandPath] = []
 
-    def walk(command: Any, path: CommandPath) -> None:
+    # A click command; read by duck typing, as newer typer versions return their own copy's.
+    def walk(command: object, path: CommandPath) -> None:
         paths.append(path)
         # A group's `commands` map keeps the order its --help lists them in.
         for name, sub in getattr(command, "commands", {}).items():
