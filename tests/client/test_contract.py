@@ -37,6 +37,7 @@ from runfolio.schemas.runs import (
     TaskRunCreate,
     TaskRunRecord,
 )
+from runfolio.schemas.sorting import ArtifactSort
 
 
 def unique(prefix: str) -> str:
@@ -56,7 +57,7 @@ def test_create_read_and_versions(transport: RunfolioClient) -> None:
     assert transport.read_artifact(first.id).data == "# v1"
     assert transport.read_latest_artifact(key).id == second.id
     found = transport.filter_artifacts(
-        ArtifactFilterBody(artifacts=key_filter(key), sort="CREATED_DESC")
+        ArtifactFilterBody(artifacts=key_filter(key), sort=ArtifactSort.CREATED_DESC)
     )
     assert [a.id for a in found] == [second.id, first.id]
     assert found[0].metadata_ == {"a": "b"}
@@ -179,6 +180,7 @@ def test_batched_task_run_records(transport: RunfolioClient) -> None:
     first = TaskRunCreate(
         id=new_id(), flow_run_id=run.id, task_key="a", dynamic_key="0", name="a-0"
     )
+    assert first.id is not None
     running = StateCreate(type=StateType.RUNNING, timestamp=start)
     transport.record_task_runs([TaskRunRecord(task_run=first, states=[running])])
     assert transport.read_task_run(first.id).state_type == StateType.RUNNING
@@ -186,6 +188,7 @@ def test_batched_task_run_records(transport: RunfolioClient) -> None:
     second = TaskRunCreate(
         id=new_id(), flow_run_id=run.id, task_key="a", dynamic_key="1", name="a-1"
     )
+    assert second.id is not None
     transport.record_task_runs(
         [
             TaskRunRecord(task_run=first, states=[completed]),

@@ -113,7 +113,7 @@ def task_run_event(
     }
 
 
-ARTIFACT_EVENT = {
+ARTIFACT_EVENT: dict[str, Any] = {
     "occurred": "2026-11-26T21:40:56.707427Z",
     "event": "prefect.artifact.created",
     "resource": {

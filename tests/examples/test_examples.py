@@ -12,8 +12,10 @@ import httpx
 import pytest
 
 from runfolio.client import RunfolioClient
+from runfolio.schemas.artifacts import Artifact as StoredArtifact
 from runfolio.schemas.bodies import ArtifactFilterBody, TaskRunFilterBody
 from runfolio.schemas.filters import ArtifactFilter, KeyFilter
+from runfolio.schemas.sorting import ArtifactSort
 from tests.servers import running_server
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -23,9 +25,9 @@ def run_example(name: str) -> dict[str, object]:
     return runpy.run_path(str(EXAMPLES / name), run_name="__main__")
 
 
-def versions(client: RunfolioClient, key: str) -> list:
+def versions(client: RunfolioClient, key: str) -> list[StoredArtifact]:
     body = ArtifactFilterBody(
-        artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort="CREATED_DESC"
+        artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort=ArtifactSort.CREATED_DESC
     )
     return client.filter_artifacts(body)
 

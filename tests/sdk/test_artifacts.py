@@ -25,8 +25,10 @@ from runfolio.artifacts import (
 )
 from runfolio.client import RunfolioClient
 from runfolio.errors import NotFound
+from runfolio.schemas.artifacts import Artifact as StoredArtifact
 from runfolio.schemas.bodies import ArtifactCountBody, ArtifactFilterBody
 from runfolio.schemas.filters import ArtifactFilter, KeyFilter
+from runfolio.schemas.sorting import ArtifactSort
 
 KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
 
@@ -35,9 +37,9 @@ def count(client: RunfolioClient) -> int:
     return client.count_artifacts(ArtifactCountBody())
 
 
-def versions(client: RunfolioClient, key: str) -> list:
+def versions(client: RunfolioClient, key: str) -> list[StoredArtifact]:
     body = ArtifactFilterBody(
-        artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort="CREATED_DESC"
+        artifacts=ArtifactFilter(key=KeyFilter(any_=[key])), sort=ArtifactSort.CREATED_DESC
     )
     return client.filter_artifacts(body)
 
@@ -75,7 +77,9 @@ def test_each_type_inside_a_task_carries_both_run_ids(client: RunfolioClient) ->
     assert (stored["progress"].type, stored["progress"].data) == ("progress", 42.5)
     flow_run_ids = {a.flow_run_id for a in stored.values()}
     assert len(flow_run_ids) == 1 and None not in flow_run_ids
-    task_run = client.read_task_run(stored["md"].task_run_id)
+    task_run_id = stored["md"].task_run_id
+    assert task_run_id is not None
+    task_run = client.read_task_run(task_run_id)
     assert task_run.flow_run_id == stored["md"].flow_run_id
 
 

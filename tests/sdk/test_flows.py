@@ -115,11 +115,9 @@ def test_subflows_link_to_the_calling_task_run(client: RunfolioClient) -> None:
     parent_run = next(r for r in runs if r.parent_task_run_id is None)
     children = [r for r in runs if r.parent_task_run_id is not None]
     assert len(children) == 2
-    linked = {client.read_task_run(c.parent_task_run_id).name for c in children}
-    assert linked == {"child-0", "calls_child-0"}
-    assert all(
-        client.read_task_run(c.parent_task_run_id).flow_run_id == parent_run.id for c in children
-    )
+    linked = [client.read_task_run(c.parent_task_run_id) for c in children if c.parent_task_run_id]
+    assert {t.name for t in linked} == {"child-0", "calls_child-0"}
+    assert all(t.flow_run_id == parent_run.id for t in linked)
     assert all(c.state_type == "COMPLETED" for c in children)
 
 

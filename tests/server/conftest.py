@@ -76,21 +76,31 @@ class Api:
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
 
+    # Starlette types its TestClient against `httpx2` (not installed), so its answers read
+    # as Any to a type checker: each is annotated with the httpx response it is.
     def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.client.get(self.url(path), **kw)
+        response: httpx.Response = self.client.get(self.url(path), **kw)
+        return response
 
     def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        response: httpx.Response
         if json is None and "content" not in kw:
-            return self.client.post(self.url(path), **kw)
-        return self.client.post(self.url(path), json=json, **kw)
+            response = self.client.post(self.url(path), **kw)
+        else:
+            response = self.client.post(self.url(path), json=json, **kw)
+        return response
 
     def patch(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        response: httpx.Response
         if json is None and "content" not in kw:
-            return self.client.patch(self.url(path), **kw)
-        return self.client.patch(self.url(path), json=json, **kw)
+            response = self.client.patch(self.url(path), **kw)
+        else:
+            response = self.client.patch(self.url(path), json=json, **kw)
+        return response
 
     def delete(self, path: str, **kw: Any) -> httpx.Response:
-        return self.client.delete(self.url(path), **kw)
+        response: httpx.Response = self.client.delete(self.url(path), **kw)
+        return response
 
     # -- artifacts
     def create(self, **body: Any) -> dict[str, Any]:

@@ -232,8 +232,8 @@ def test_collection_ties_are_broken_by_id(arts: Api, engine: Engine) -> None:
     rows = [{"id": uuid.UUID(int=i), "key": f"k{i}"} for i in (4, 8, 6)]
     _insert_same_time(engine, rows, collections=True)
     for sort in ("CREATED_DESC", "UPDATED_DESC"):
-        rows = arts.latest_filter(sort=sort)
-        assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), reverse=True)
+        found = arts.latest_filter(sort=sort)
+        assert [r["id"] for r in found] == sorted((r["id"] for r in found), reverse=True)
 
 
 # -- paging -----------------------------------------------------------------------

@@ -116,6 +116,7 @@ def test_sub_filters_on_collections(world: dict[str, Any]) -> None:
 
 
 def test_unknown_keys_inside_sub_filters_are_refused(either: Api) -> None:
+    body: dict[str, Any]
     for body in (
         {"flow_runs": {"nme": {}}},
         {"task_runs": {"name": {"contains_": "x"}}},

@@ -237,7 +237,7 @@ def test_unknown_top_level_keys_in_filter_bodies_are_ignored(arts: Api) -> None:
 
 def test_sdk_get_body_works(arts: Api) -> None:
     arts.create(key="generic", data="1")
-    body = {
+    body: dict[str, Any] = {
         "artifacts": {"key": {"any_": ["generic"]}},
         "flow_runs": None,
         "task_runs": None,

@@ -11,7 +11,7 @@ import pytest
 from tests.server.conftest import TIMESTAMP, Api
 
 # The exact flow-run create body the reference client sends (§5.2 step 4).
-CLIENT_FLOW_RUN = {
+CLIENT_FLOW_RUN: dict[str, Any] = {
     "state": {
         "type": "PENDING",
         "name": "Pending",
@@ -152,6 +152,7 @@ def test_timestamps_without_an_offset_are_utc(either: Api) -> None:
 def test_set_state_bad_input(either: Api) -> None:
     run = either.flow_run(either.flow()["id"])
     before = either.get(f"/flow_runs/{run['id']}").json()
+    body: dict[str, Any]
     for body in ({}, {"state": {}}, {"state": {"type": "running"}}, {"state": "RUNNING"}):
         r = either.post(f"/flow_runs/{run['id']}/set_state", json=body)
         assert r.status_code == 422, body

@@ -34,7 +34,7 @@ def test_fresh_path_matches_the_migrations(tmp_path: Path) -> None:
             {
                 name: (
                     sorted(c["name"] for c in inspector.get_columns(name)),
-                    sorted(i["name"] for i in inspector.get_indexes(name)),
+                    sorted(str(i["name"]) for i in inspector.get_indexes(name)),
                 )
                 for name in inspector.get_table_names()
             }
