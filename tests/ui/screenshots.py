@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, sync_playwright
 
@@ -93,7 +94,7 @@ def _run(
     start: dt.datetime,
     tasks: Sequence[tuple[str, float, float | None, str]],
     end: tuple[float, str] | None,
-) -> tuple[dict, dict[str, dict]]:
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """A flow run whose tasks ran from/to the given seconds after `start`."""
     run = seed.flow_run(flow, name=name, parameters={"date": start.date().isoformat()})
     seed.set_state("flow_runs", run["id"], "RUNNING", start)

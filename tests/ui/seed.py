@@ -35,17 +35,23 @@ class Seed:
         )
         return response.json() if response.content else None
 
+    def _object(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object a successful request answered with."""
+        body = self._ok(response)
+        assert isinstance(body, dict)
+        return body
+
     def flow(self, name: str) -> dict[str, Any]:
-        return self._ok(self.http.post("/flows/", json={"name": name}))
+        return self._object(self.http.post("/flows/", json={"name": name}))
 
     def flow_run(self, flow: str, name: str | None = None, **fields: Any) -> dict[str, Any]:
         flow_id = self.flow(flow)["id"]
         body = {"flow_id": flow_id, "name": name, **fields}
-        return self._ok(self.http.post("/flow_runs/", json=body))
+        return self._object(self.http.post("/flow_runs/", json=body))
 
     def task_run(self, flow_run_id: str, task_key: str, **fields: Any) -> dict[str, Any]:
         body = {"flow_run_id": flow_run_id, "task_key": task_key, "dynamic_key": "0", **fields}
-        return self._ok(self.http.post("/task_runs/", json=body))
+        return self._object(self.http.post("/task_runs/", json=body))
 
     def set_state(
         self, kind: str, run_id: str, state: str, at: dt.datetime | None = None
@@ -54,10 +60,10 @@ class Seed:
         body: dict[str, Any] = {"type": state}
         if at is not None:
             body["timestamp"] = iso(at)
-        return self._ok(self.http.post(f"/{kind}/{run_id}/set_state", json={"state": body}))
+        return self._object(self.http.post(f"/{kind}/{run_id}/set_state", json={"state": body}))
 
     def artifact(self, **body: Any) -> dict[str, Any]:
-        return self._ok(self.http.post("/artifacts/", json=body))
+        return self._object(self.http.post("/artifacts/", json=body))
 
     def patch(self, artifact_id: str, **body: Any) -> None:
         self._ok(self.http.patch(f"/artifacts/{artifact_id}", json=body))

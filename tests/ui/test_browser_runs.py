@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -21,7 +22,7 @@ def _fraction(element: Locator) -> float:
     return float(element.evaluate(FRACTION))
 
 
-def _completed_run(seed: Seed) -> tuple[dict, dict, dict]:
+def _completed_run(seed: Seed) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     t0 = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     run = seed.flow_run("graph-flow", name=unique("graph-run"), parameters={"rows": 1000})
     seed.set_state("flow_runs", run["id"], "RUNNING", t0)

@@ -41,7 +41,7 @@ class Paging(BaseModel):
     per_page: int
     total: int
 
-    @computed_field  # type: ignore[prop-decorator]
+    @computed_field  # type: ignore[prop-decorator]  # mypy rejects decorators over a property
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))

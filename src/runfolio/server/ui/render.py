@@ -183,10 +183,11 @@ def misfit_notice(type_: str | None, data: Any) -> str | None:
 def pretty_json(data: Any) -> str:
     """Data of unknown or generic artifacts, for a <pre> block."""
     if isinstance(data, str):
+        text = data
         try:
-            data = json.loads(data)
+            data = json.loads(text)
         except ValueError:
-            return data
+            return text
         if isinstance(data, str):
             return data
     return json.dumps(data, indent=2, ensure_ascii=False, default=str)
@@ -196,6 +197,7 @@ def kind_of(type_: str | None, data: Any) -> Kind:
     """Which renderer shows an artifact. A markdown artifact that is a single link is a link."""
     if type_ == "markdown":
         return "link" if parse_link(data) else "markdown"
-    if type_ in ("table", "image", "progress"):
-        return type_  # type: ignore[return-value]
+    match type_:  # (a match narrows the type to these literals; `in` would not)
+        case "table" | "image" | "progress":
+            return type_
     return "json"

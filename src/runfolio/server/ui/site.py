@@ -105,6 +105,7 @@ def _endpoint(
     async def endpoint(request: Request, api: PageApi, **values: Any) -> Response:
         return await respond(request, api, values)
 
+    # `__signature__` is inspect's protocol; typeshed does not declare it on functions.
     endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
             inspect.Parameter("request", inspect.Parameter.KEYWORD_ONLY, annotation=Request),
