@@ -39,7 +39,7 @@ def test_openapi_lists_the_artifact_routes(api: TestClient) -> None:
         "/api/artifacts/latest/count": {"post"},
         "/api/flows/": {"post"},
         "/api/flow_runs/": {"post"},
-        "/api/flow_runs/{run_id}/set_state": {"post"},
+        "/api/flow_runs/{id}/set_state": {"post"},
         "/api/health": {"get"},
     }
     for path, methods in expected.items():

@@ -22,7 +22,12 @@ from runfolio.server.responses import empty, list_response, model_response
 router = APIRouter(prefix="/artifacts", tags=["artifacts"])
 
 
-@router.post("/", status_code=201, response_model=Artifact)
+@router.post(
+    "/",
+    status_code=201,
+    response_model=Artifact,
+    responses={200: {"model": Artifact, "description": "A retried create: the stored version."}},
+)
 async def create_artifact(body: ArtifactCreate, api: ApiDep) -> Response:
     """Store a new version. A retried create with the same client-chosen `id` stores nothing new."""
     artifact, created = await api.write(ops.create_artifact, body)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from runfolio import ops
+from runfolio.schemas.bodies import LogFilterBody
 from runfolio.schemas.runs import Log, LogCreate
 from runfolio.server.deps import ApiDep
 from runfolio.server.responses import empty, list_response
@@ -16,23 +14,8 @@ from runfolio.server.responses import empty, list_response
 router = APIRouter(prefix="/logs", tags=["logs"])
 
 
-class _RunId(BaseModel):
-    any_: list[uuid.UUID] = Field(min_length=1, max_length=1)
-
-
-class _LogFilter(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    flow_run_id: _RunId
-
-
-class LogFilterBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    logs: _LogFilter
-    limit: int | None = None
-    offset: int | None = Field(default=None, ge=0)
-
-
-@router.post("/", status_code=201)
+# `response_class`: the 201 has no body, and the document says so.
+@router.post("/", status_code=201, response_class=Response)
 async def create_logs(body: list[LogCreate], api: ApiDep) -> Response:
     await api.write(ops.create_logs, body)
     return empty(201)

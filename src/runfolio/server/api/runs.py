@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from starlette.responses import Response
 
 from runfolio import ops
@@ -24,12 +25,21 @@ from runfolio.schemas.runs import (
 from runfolio.server.deps import ApiDep
 from runfolio.server.responses import list_response, model_response
 
+# A run's own id is `{id}` in its paths, as in the protocol's; named `run_id` there, it
+# reads (to clients that infer links from names) like any response's `flow_run_id`.
+RunId = Annotated[uuid.UUID, Path(alias="id")]
+
 flows_router = APIRouter(prefix="/flows", tags=["flows"])
 flow_runs_router = APIRouter(prefix="/flow_runs", tags=["flow runs"])
 task_runs_router = APIRouter(prefix="/task_runs", tags=["task runs"])
 
 
-@flows_router.post("/", status_code=201, response_model=Flow)
+@flows_router.post(
+    "/",
+    status_code=201,
+    response_model=Flow,
+    responses={200: {"model": Flow, "description": "The existing flow of that name."}},
+)
 async def create_flow(body: FlowCreate, api: ApiDep) -> Response:
     """Create a flow, or return the existing one with that name (200)."""
     flow, created = await api.write(ops.create_flow, body)
@@ -51,15 +61,13 @@ async def create_flow_run(body: FlowRunCreate, api: ApiDep) -> Response:
     return model_response(await api.write(ops.create_flow_run, body), 201)
 
 
-@flow_runs_router.get("/{run_id:uuid}", response_model=FlowRun)
-async def read_flow_run(run_id: uuid.UUID, api: ApiDep) -> Response:
+@flow_runs_router.get("/{id:uuid}", response_model=FlowRun)
+async def read_flow_run(run_id: RunId, api: ApiDep) -> Response:
     return model_response(await api.read(ops.read_flow_run, run_id))
 
 
-@flow_runs_router.post(
-    "/{run_id:uuid}/set_state", status_code=201, response_model=OrchestrationResult
-)
-async def set_flow_run_state(run_id: uuid.UUID, body: SetState, api: ApiDep) -> Response:
+@flow_runs_router.post("/{id:uuid}/set_state", status_code=201, response_model=OrchestrationResult)
+async def set_flow_run_state(run_id: RunId, body: SetState, api: ApiDep) -> Response:
     """Move a flow run to a new state (always accepted; times and run count follow).
 
     State data (a persisted result's location) is also recorded as an artifact of the run.
@@ -68,8 +76,8 @@ async def set_flow_run_state(run_id: uuid.UUID, body: SetState, api: ApiDep) -> 
     return model_response(OrchestrationResult(state=state), 201)
 
 
-@flow_runs_router.get("/{run_id:uuid}/states", response_model=list[State])
-async def read_flow_run_states(run_id: uuid.UUID, api: ApiDep) -> Response:
+@flow_runs_router.get("/{id:uuid}/states", response_model=list[State])
+async def read_flow_run_states(run_id: RunId, api: ApiDep) -> Response:
     return list_response(await api.read(ops.read_flow_run_states, run_id), State)
 
 
@@ -90,21 +98,19 @@ async def record_task_runs(body: list[TaskRunRecord], api: ApiDep) -> dict[str, 
     return {"recorded": await api.write(ops.record_task_runs, body)}
 
 
-@task_runs_router.get("/{run_id:uuid}", response_model=TaskRun)
-async def read_task_run(run_id: uuid.UUID, api: ApiDep) -> Response:
+@task_runs_router.get("/{id:uuid}", response_model=TaskRun)
+async def read_task_run(run_id: RunId, api: ApiDep) -> Response:
     return model_response(await api.read(ops.read_task_run, run_id))
 
 
-@task_runs_router.post(
-    "/{run_id:uuid}/set_state", status_code=201, response_model=OrchestrationResult
-)
-async def set_task_run_state(run_id: uuid.UUID, body: SetState, api: ApiDep) -> Response:
+@task_runs_router.post("/{id:uuid}/set_state", status_code=201, response_model=OrchestrationResult)
+async def set_task_run_state(run_id: RunId, body: SetState, api: ApiDep) -> Response:
     state = await api.write(ops.set_task_run_state, run_id, body.state)
     return model_response(OrchestrationResult(state=state), 201)
 
 
-@task_runs_router.get("/{run_id:uuid}/states", response_model=list[State])
-async def read_task_run_states(run_id: uuid.UUID, api: ApiDep) -> Response:
+@task_runs_router.get("/{id:uuid}/states", response_model=list[State])
+async def read_task_run_states(run_id: RunId, api: ApiDep) -> Response:
     return list_response(await api.read(ops.read_task_run_states, run_id), State)
 
 
