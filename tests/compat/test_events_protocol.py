@@ -271,16 +271,20 @@ def test_bad_and_unknown_frames_are_dropped_without_closing(api: TestClient) -> 
     run_id = uuid.uuid4()
     unknown_state = task_run_event(run_id, None, "RUNNING", T0)
     unknown_state["payload"]["validated_state"]["type"] = "SOMETHING"
+    huge_id = uuid.uuid4()
+    huge_count = task_run_event(huge_id, None, "RUNNING", T0, run_count=2**63)
     send_events(
         api,
         [
             {"not": "an event"},
             unknown_state,
+            huge_count,  # past the 32-bit column: refused at the edge, not failed in the store
             {**ARTIFACT_EVENT, "event": "prefect.flow-run.heartbeat"},
             task_run_event(run_id, None, "COMPLETED", T0, start=T0, end=T0),
         ],
     )
     assert task_run(api, run_id)["state_type"] == "COMPLETED"
+    assert api.get(f"/api/task_runs/{huge_id}").status_code == 404
 
 
 def test_workspace_prefix_records_in_that_workspace(api: TestClient) -> None:

@@ -36,6 +36,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from runfolio import ops
 from runfolio.errors import Busy, RunfolioError
+from runfolio.schemas.common import Int32
 from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
 from runfolio.server.deps import Api, api_for
 from runfolio.store.events import TaskRunReport
@@ -84,8 +85,9 @@ class _ReportedTaskRun(_Lenient):
     tags: list[str] = Field(default_factory=list)
     labels: dict[str, Any] = Field(default_factory=dict)
     task_inputs: dict[str, Any] = Field(default_factory=dict)
-    run_count: int | None = None
-    flow_run_run_count: int | None = None
+    # The columns are 32-bit: a larger count would fail the whole event's write.
+    run_count: Int32 | None = None
+    flow_run_run_count: Int32 | None = None
     expected_start_time: dt.datetime | None = None
     start_time: dt.datetime | None = None
     end_time: dt.datetime | None = None
