@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from runfolio._version import __version__
-from runfolio.cli import artifact, flow_run, server
+from runfolio.cli import artifact, db, flow_run, server
 
 app = typer.Typer(
     name="runfolio",
@@ -18,6 +18,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(artifact.app, name="artifact")
+app.add_typer(db.app, name="db")
 app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(server.app, name="server")
 
