@@ -23,25 +23,25 @@ from runfolio.store.tables import (
 NO_WORKSPACE_ID = uuid.UUID("ffffffff-ffff-7fff-bfff-ffffffffffff")
 
 
-def lookup(conn: Connection, account: str, name: str) -> uuid.UUID:
-    """The id of workspace `account/name`, or `NO_WORKSPACE_ID` when it does not exist."""
+def _find(conn: Connection, account: str, name: str) -> uuid.UUID | None:
     if (account, name) == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
         return DEFAULT_WORKSPACE_ID
     query = select(workspaces.c.id).where(
         workspaces.c.account == account, workspaces.c.name == name
     )
     found: uuid.UUID | None = conn.execute(query).scalar()
+    return found
+
+
+def lookup(conn: Connection, account: str, name: str) -> uuid.UUID:
+    """The id of workspace `account/name`, or `NO_WORKSPACE_ID` when it does not exist."""
+    found = _find(conn, account, name)
     return NO_WORKSPACE_ID if found is None else found
 
 
 def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
     """The id of workspace `account/name`, creating it when it does not exist yet."""
-    if (account, name) == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
-        return DEFAULT_WORKSPACE_ID
-    query = select(workspaces.c.id).where(
-        workspaces.c.account == account, workspaces.c.name == name
-    )
-    found: uuid.UUID | None = conn.execute(query).scalar()
+    found = _find(conn, account, name)
     if found is not None:
         return found
     workspace_id = new_id()
@@ -54,6 +54,7 @@ def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
             )
     except IntegrityError:
         # Created by a concurrent request in between: use that one.
-        created: uuid.UUID = conn.execute(query).scalar_one()
+        created = _find(conn, account, name)
+        assert created is not None
         return created
     return workspace_id
