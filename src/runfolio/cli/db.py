@@ -24,6 +24,7 @@ from runfolio.store.engine import connect as open_migrated
 from runfolio.store.migrations import HEAD_REVISION
 from runfolio.store.transfer import (
     BATCH_SIZE,
+    MAX_BATCH_SIZE,
     TableCopy,
     check_source,
     copy_store,
@@ -196,7 +197,7 @@ def copy(
     ),
     target: str = typer.Option(..., "--to", metavar="URL", help="Database to copy into."),
     batch_size: int = typer.Option(
-        BATCH_SIZE, "--batch-size", min=1, max=100_000, help="Rows written per transaction."
+        BATCH_SIZE, "--batch-size", min=1, max=MAX_BATCH_SIZE, help="Rows written per transaction."
     ),
 ) -> None:
     """Copy every row (workspaces, flows, runs, states, logs, artifacts) to another database.

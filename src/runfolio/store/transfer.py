@@ -41,6 +41,9 @@ from runfolio.store.migrations import HEAD_REVISION
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, metadata, workspaces
 
 BATCH_SIZE = 1000
+#: Largest batch: its keys are bound as parameters (two per row for artifacts), within
+#: SQLite's 32,766 and PostgreSQL's 65,535.
+MAX_BATCH_SIZE = 10_000
 
 
 def masked(url: str) -> str:
@@ -175,10 +178,14 @@ def _key(table: Table, row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row[column.name] for column in table.primary_key.columns)
 
 
-def _stored(conn: Connection, table: Table, keys: list[tuple[Any, ...]]) -> dict[Any, Row[Any]]:
+def _stored(
+    conn: Connection, table: Table, keys: list[tuple[Any, ...]], whole: bool = True
+) -> dict[Any, Row[Any]]:
+    """The target's rows (or only their keys) among `keys`, by key."""
     columns = list(table.primary_key.columns)
     wanted = keys if len(columns) > 1 else [key[0] for key in keys]
-    rows = conn.execute(select(table).where(_key_of(table).in_(wanted))).all()
+    query = select(table) if whole else select(*columns)
+    rows = conn.execute(query.where(_key_of(table).in_(wanted))).all()
     return {tuple(getattr(row, c.name) for c in columns): row for row in rows}
 
 
@@ -192,7 +199,7 @@ def _copy_batch(
             new = [row for row, key in zip(rows, keys, strict=True) if key not in present]
             if new:
                 conn.execute(_insert(table, target.dialect.name), new)
-            after = _stored(conn, table, keys)
+            after = _stored(conn, table, keys, whole=False)
     except IntegrityError as exc:
         raise Invalid(
             f"The target refused rows of {table.name}: {str(exc.orig).strip()}. It holds "
