@@ -128,6 +128,27 @@ def test_current_on_a_foreign_database_fails(invoke: Invoke, tmp_path: Path) -> 
     assert "not a runfolio store" in result.output
 
 
+def test_current_on_an_unknown_revision_fails(invoke: Invoke, tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "newer.db")
+    connect(url).dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    result = invoke("db", "current", "--url", url)
+    assert_failed(result)
+    assert "9999: unknown to this runfolio" in result.output
+    upgraded = invoke("db", "upgrade", "--url", url)
+    assert_failed(upgraded)
+    assert revision(url) == "9999"
+
+
+def test_current_with_a_bad_url_fails(invoke: Invoke) -> None:
+    result = invoke("db", "current", "--url", "no-such-thing")
+    assert_failed(result)
+    assert "Cannot use the database" in result.output
+
+
 # -- db upgrade
 
 

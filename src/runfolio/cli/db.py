@@ -21,7 +21,7 @@ from runfolio.cli._common import fail, succeed
 from runfolio.errors import RunfolioError
 from runfolio.settings import load_settings
 from runfolio.store.engine import connect as open_migrated
-from runfolio.store.migrations import HEAD_REVISION
+from runfolio.store.migrations import HEAD_REVISION, alembic_config
 from runfolio.store.transfer import (
     BATCH_SIZE,
     MAX_BATCH_SIZE,
@@ -95,9 +95,7 @@ def _describe(revision: str | None, has_tables: bool, no_file: bool = False) -> 
         return f"{what} (created at {HEAD_REVISION} on first use or by `runfolio db upgrade`)", True
     if revision == HEAD_REVISION:
         return f"{revision}: up to date", True
-    from alembic.script import ScriptDirectory
-
-    from runfolio.store.migrations import alembic_config
+    from alembic.script import ScriptDirectory  # loaded only for a database behind the head
 
     known = {
         script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()
