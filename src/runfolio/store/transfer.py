@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from runfolio.errors import Invalid
@@ -204,6 +204,10 @@ def _copy_batch(
         raise Invalid(
             f"The target refused rows of {table.name}: {str(exc.orig).strip()}. It holds "
             "other data under the same names (e.g. a workspace or flow with another id)."
+        ) from None
+    except DataError as exc:  # e.g. a NUL character, which PostgreSQL's text refuses
+        raise Invalid(
+            f"The target cannot hold rows of {table.name}: {str(exc.orig).strip()}."
         ) from None
     result.present += len(present)
     result.differing += sum(
