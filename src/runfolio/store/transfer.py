@@ -44,6 +44,8 @@ BATCH_SIZE = 1000
 #: Largest batch: its keys are bound as parameters (two per row for artifacts), within
 #: SQLite's 32,766 and PostgreSQL's 65,535.
 MAX_BATCH_SIZE = 10_000
+#: Seconds to wait for a PostgreSQL server to answer when a database is first opened.
+CONNECT_TIMEOUT = 10
 
 
 def masked(url: str) -> str:
@@ -81,7 +83,12 @@ def open_unmigrated(url: str) -> Engine:
 
     On SQLite a transaction starts with BEGIN, so one read sees one snapshot.
     """
-    engine = create_engine(url, poolclass=NullPool)
+    parsed = make_url(url)
+    # A host that does not answer fails in seconds instead of the OS's TCP timeout.
+    postgres = parsed.get_backend_name() == "postgresql"
+    wait = {"connect_timeout": CONNECT_TIMEOUT} if postgres else {}
+    wait = {} if "connect_timeout" in parsed.query else wait
+    engine = create_engine(parsed, poolclass=NullPool, connect_args=wait)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
