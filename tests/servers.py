@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,13 +30,15 @@ class ServerProcess:
 
 
 @contextmanager
-def running_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
-    """Start `runfolio server start` on a free port with RUNFOLIO_HOME=home; stop it after."""
+def running_server(
+    home: Path, extra_env: dict[str, str] | None = None, args: Sequence[str] = ()
+) -> Iterator[ServerProcess]:
+    """Start `runfolio server start [args]` on a free port, RUNFOLIO_HOME=home; stop it after."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env.update({"RUNFOLIO_HOME": str(home), **(extra_env or {})})
     process = subprocess.Popen(
-        [sys.executable, "-m", "runfolio.cli", "server", "start", "--port", str(port)],
+        [sys.executable, "-m", "runfolio.cli", "server", "start", "--port", str(port), *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -16,6 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from runfolio.errors import SettingsError
 
 MIB = 1024 * 1024
+#: The most server worker processes `server start` runs (more is a configuration mistake).
+MAX_SERVER_WORKERS = 64
 
 
 class Settings(BaseSettings):
@@ -41,6 +43,21 @@ class Settings(BaseSettings):
     )
     server_host: str = Field(default="127.0.0.1", description="Address `server start` binds.")
     server_port: int = Field(default=4200, ge=1, le=65535, description="Port `server start` binds.")
+    server_workers: int = Field(
+        default=1,
+        ge=1,
+        le=MAX_SERVER_WORKERS,
+        description="Server processes `server start` runs on its one port, all on the same "
+        "database (each with its own connection pool).",
+    )
+    db_pool_size: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Connections each process (each server worker) keeps to a non-SQLite "
+        "database, and as many again under load: N workers open up to 2 × N × this, which "
+        "must stay under the database's connection limit.",
+    )
     max_body_bytes: int = Field(
         default=10 * MIB,
         ge=1024,

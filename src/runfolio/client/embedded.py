@@ -48,6 +48,7 @@ class EmbeddedClient:
             self.target,
             synchronous=settings.sqlite_synchronous,
             write_timeout=max(settings.write_timeout, EMBEDDED_WRITE_TIMEOUT),
+            pool_size=settings.db_pool_size,
         )
         self._ctx = ops.Context.configured(engine, settings, caller)
         self.recorder = TaskRunRecorder(self)

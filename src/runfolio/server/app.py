@@ -61,8 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.resolved_database_url(),
         synchronous=settings.sqlite_synchronous,
         write_timeout=settings.write_timeout,
+        pool_size=settings.db_pool_size,
     )
-    app.state.gate = gate = Gate(engine, settings.write_timeout)
+    app.state.gate = gate = Gate(engine, settings.write_timeout, settings.db_pool_size)
     app.state.default_api = Api(Context.configured(engine, settings), gate)
     install_error_handlers(app)
     # Each router is included directly (not through a parent router): FastAPI
@@ -74,6 +75,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _document_page_limit(app, settings.default_limit)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+#: What `runfolio server start --workers N` hands uvicorn: an import string, so each
+#: worker process builds its own app.
+WORKER_APP_FACTORY = "runfolio.server.app:worker_app"
+
+
+def worker_app() -> FastAPI:
+    """The app of one server worker process (uvicorn calls this factory in each).
+
+    Settings reach the workers through the environment they inherit from
+    `server start` (which read the same one); its own options (host, port,
+    workers) are uvicorn's and do not concern the app. Every worker has its own
+    engine, pool and gate; nothing that must agree between workers lives in
+    memory, it is all in the database.
+    """
+    return create_app(load_settings())
 
 
 def _document_page_limit(app: FastAPI, max_limit: int) -> None:

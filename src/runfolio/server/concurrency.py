@@ -5,14 +5,23 @@
   CLI, or another server process), and that wait must not stall `/api/health`,
   reads or the UI. On SQLite there is one writer thread (SQLite has one writer
   anyway; queueing in the loop costs nothing, while threads blocked in SQLite's
-  busy handler would); on other databases as many as the connection pool.
+  busy handler would); on other databases as many as the connection pool
+  keeps (`RUNFOLIO_DB_POOL_SIZE`).
   A write that cannot start within the write timeout answers 503 with
   Retry-After (`Busy`) instead of hanging, and so does one whose transaction
   cannot get the lock within it (`runfolio.store.engine.write`).
 - **Reads on SQLite run inline** on the event loop: in WAL mode a reader never
   waits for a writer, and an inline read costs less than a thread hop (a
   long read holds the GIL in a thread all the same). On other databases a read
-  is network I/O, so it runs on a reader thread pool.
+  is network I/O, so it runs on a reader thread pool, as large as the
+  connection pool with its overflow.
+- **Several workers** (`runfolio server start --workers N`) are separate
+  processes, each with its own gate, engine and pool; none keeps anything that
+  must be consistent in memory: every request reads the database (what is
+  cached, compiled statements, serialisers and the static files' hash, derives
+  from the code and is the same in every worker). Their
+  SQLite writers queue on SQLite's file lock (BEGIN IMMEDIATE, bounded by the
+  busy timeout), not on this gate (`runfolio.store.engine.write`).
 
 Blocking calls outside the API's operations (the UI's page data and
 rendering, the CSV export) run in the framework's thread pool: a page does
@@ -30,25 +39,27 @@ from typing import ParamSpec, TypeVar
 from sqlalchemy import Engine
 
 from runfolio.errors import Busy
+from runfolio.store.engine import DEFAULT_POOL_SIZE
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 WRITERS_SQLITE = 1
-WRITERS_OTHER = 8
-READERS_OTHER = 16  # the engine's pool: 8 connections plus 8 overflow
 
 
 class Gate:
     """Runs the database calls of the API by the model above."""
 
-    def __init__(self, engine: Engine, write_timeout: float) -> None:
+    def __init__(
+        self, engine: Engine, write_timeout: float, pool_size: int = DEFAULT_POOL_SIZE
+    ) -> None:
+        """`pool_size`: the engine's connections kept (it opens as many again under load)."""
         sqlite = engine.dialect.name == "sqlite"
         self._write_timeout = write_timeout
-        self._writer_count = WRITERS_SQLITE if sqlite else WRITERS_OTHER
+        self._writer_count = WRITERS_SQLITE if sqlite else pool_size
         self._writers = ThreadPoolExecutor(self._writer_count, thread_name_prefix="runfolio-w")
         self._readers = (
-            None if sqlite else ThreadPoolExecutor(READERS_OTHER, thread_name_prefix="runfolio-r")
+            None if sqlite else ThreadPoolExecutor(2 * pool_size, thread_name_prefix="runfolio-r")
         )
         # Created on first use: it belongs to the running event loop.
         self._write_slots: asyncio.Semaphore | None = None

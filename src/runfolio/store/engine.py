@@ -7,6 +7,14 @@ busy timeout, so a server and scripts can share one file; write transactions
 start with BEGIN IMMEDIATE so two writers queue instead of failing half-way.
 A writer that cannot get the lock within the engine's write timeout gets
 `Busy` (the server answers 503 with Retry-After) instead of waiting forever.
+
+Several processes (server workers, scripts, the CLI) may share one database.
+On SQLite the in-process write lock below only queues the writers of one
+process; across processes SQLite's own file lock does it, taken up front by
+BEGIN IMMEDIATE and waited for at most the busy timeout (the write timeout).
+Other databases get a pool of `pool_size` connections (and as many again under
+load) per process, checked before use (pre-ping): size it so every process's
+pool fits the server's connection limit.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ _write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakK
 _write_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
 
 DEFAULT_WRITE_TIMEOUT = 30.0
+#: Connections per process to a non-SQLite database (as many again under load).
+DEFAULT_POOL_SIZE = 5
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 
 
@@ -67,7 +77,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
             conn.exec_driver_sql("BEGIN")
 
 
-def _create(url: str, synchronous: str, write_timeout: float) -> Engine:
+def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -76,7 +86,8 @@ def _create(url: str, synchronous: str, write_timeout: float) -> Engine:
         _configure_sqlite(engine, synchronous, write_timeout)
         _write_locks[engine] = threading.RLock()
     else:
-        engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        # Per process: N server workers open up to 2 × N × pool_size connections.
+        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
     _write_timeouts[engine] = write_timeout
     return engine
 
@@ -90,10 +101,17 @@ def _current_revision(engine: Engine) -> str | None:
 
 
 def connect(
-    url: str, *, synchronous: str = "NORMAL", write_timeout: float = DEFAULT_WRITE_TIMEOUT
+    url: str,
+    *,
+    synchronous: str = "NORMAL",
+    write_timeout: float = DEFAULT_WRITE_TIMEOUT,
+    pool_size: int = DEFAULT_POOL_SIZE,
 ) -> Engine:
-    """A new engine for `url`, migrated to the head revision; the caller disposes it."""
-    engine = _create(url, synchronous, write_timeout)
+    """A new engine for `url`, migrated to the head revision; the caller disposes it.
+
+    `pool_size` applies to non-SQLite databases (connections kept, as many again under load).
+    """
+    engine = _create(url, synchronous, write_timeout, pool_size)
     try:
         revision = _current_revision(engine)
         if revision is None and create_fresh(engine):
@@ -154,6 +172,9 @@ def write(engine: Engine) -> Iterator[Connection]:
 
     Raises `Busy` when the write lock cannot be had within the engine's write timeout.
     """
+    # This lock queues this process's writers only; other processes (server workers,
+    # scripts) are kept out by SQLite's file lock, which BEGIN IMMEDIATE takes up front
+    # and waits for at most the busy timeout (then `Busy`, with nothing written).
     lock = _write_locks.get(engine)
     if lock is None:
         with _begin_write(engine) as conn:
