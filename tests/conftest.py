@@ -1,4 +1,5 @@
-"""Factory fixtures: real SQLite files in temp dirs, the app over HTTP, a real server."""
+"""Factory fixtures: real SQLite files in temp dirs (and, for the suites that run on both
+databases, PostgreSQL), the app over HTTP, a real server."""
 
 from __future__ import annotations
 
@@ -12,27 +13,50 @@ from runfolio.client import reset_client
 from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
+from tests.pg import PostgresServer, each_database, postgres_server
 from tests.servers import ServerProcess, running_server
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session (started when first needed)."""
+    with postgres_server() as server:
+        yield server
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for an embedded database in a fresh temp dir (environment ignored)."""
-    return Settings(home=tmp_path / "home", database_url=None, api_url=None, api_key=None)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database of `settings`: None, the embedded SQLite file under its home.
+
+    The suites that run on both databases override it (with `params=DATABASES`); a test
+    elsewhere opts in with `@tests.pg.on_both_databases`.
+    """
+    if not hasattr(request, "param"):
+        yield None
+        return
+    yield from each_database(request)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
+    """Settings for a fresh database: an embedded file in a temp dir, or a new PostgreSQL
+    database where the suite runs on both (environment ignored)."""
+    return Settings(home=tmp_path / "home", database_url=database_url, api_url=None, api_key=None)
 
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[TestClient]:
-    """The app on a real SQLite file, spoken to over HTTP (in-process ASGI)."""
+    """The app on a real database, spoken to over HTTP (in-process ASGI)."""
     with TestClient(create_app(settings)) as client:
         yield client
     dispose_engines()
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
+def server(tmp_path: Path, database_url: str | None) -> Iterator[ServerProcess]:
     """A real `runfolio server start` process on 127.0.0.1 with its own database."""
-    with running_server(tmp_path / "server-home") as proc:
+    env = {"RUNFOLIO_DATABASE_URL": database_url} if database_url else None
+    with running_server(tmp_path / "server-home", env) as proc:
         yield proc
 
 

@@ -10,16 +10,25 @@ from runfolio.client import RunfolioClient, client_for
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
 from tests.cli.helpers import Invoke, make_invoke
+from tests.pg import DATABASES, each_database
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on the embedded SQLite file and on PostgreSQL."""
+    yield from each_database(request)
 
 
 @pytest.fixture
 def cli(settings: Settings) -> Iterator[Invoke]:
-    """Run `runfolio ...` in-process on the embedded store of `settings`."""
+    """Run `runfolio ...` in-process on the store of `settings`."""
     yield make_invoke(settings)
     dispose_engines()
 
 
 @pytest.fixture
-def store(settings: Settings) -> RunfolioClient:
-    """A client on the same embedded store the CLI reads, to create test data."""
-    return client_for(settings)
+def store(settings: Settings) -> Iterator[RunfolioClient]:
+    """A client on the same store the CLI reads, to create test data."""
+    client = client_for(settings)
+    yield client
+    client.close()

@@ -23,7 +23,7 @@ def cli_env(settings: Settings) -> dict[str, str | None]:
     return {
         "RUNFOLIO_HOME": str(settings.home),
         "RUNFOLIO_API_URL": settings.api_url,
-        "RUNFOLIO_DATABASE_URL": None,
+        "RUNFOLIO_DATABASE_URL": settings.database_url,
         "RUNFOLIO_API_KEY": None,
         "RUNFOLIO_HTTP_RETRIES": "0",
         "COLUMNS": "200",

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.helpers import Invoke, assert_failed
+from tests.pg import sqlite_only
 from tests.servers import free_port
 
 COMMANDS = [
@@ -38,6 +39,8 @@ def test_bad_setting(cli: Invoke, env: dict[str, str | None], message: str) -> N
     assert "Invalid setting" in result.stderr and message in result.stderr
 
 
+# The embedded SQLite file lives under the home; a PostgreSQL URL never looks at it.
+@sqlite_only
 def test_home_that_is_a_file(cli: Invoke, tmp_path: Path) -> None:
     home = tmp_path / "not-a-dir"
     home.write_text("")

@@ -1,8 +1,9 @@
-"""One client contract suite, run against both transports."""
+"""One client contract suite, run against both transports, on both databases."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from runfolio.client import RunfolioClient, client_for
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
+from tests.pg import DATABASES, PostgresServer
 from tests.servers import ServerProcess, running_server
 
 
@@ -19,17 +21,46 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
         yield proc
 
 
-@pytest.fixture(params=["embedded", "http"])
-def transport(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunfolioClient]:
-    """A client on a fresh embedded file, or over HTTP to a real server on loopback.
+@pytest.fixture(scope="module")
+def module_server_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer
+) -> Iterator[ServerProcess]:
+    home = tmp_path_factory.mktemp("client-server-pg")
+    with (
+        postgres.database() as url,
+        running_server(home, {"RUNFOLIO_DATABASE_URL": url}) as proc,
+    ):
+        yield proc
 
-    The HTTP suite shares one server per module; its tests use their own keys and runs.
+
+@pytest.fixture(params=DATABASES)
+def database(request: pytest.FixtureRequest) -> str:
+    """The database the client's store is on: "sqlite" or "postgresql"."""
+    name: str = request.param
+    return name
+
+
+@pytest.fixture(params=["embedded", "http"])
+def transport(
+    request: pytest.FixtureRequest, tmp_path: Path, database: str
+) -> Iterator[RunfolioClient]:
+    """A client on a fresh embedded database, or over HTTP to a real server on loopback.
+
+    The HTTP suite shares one server per module (and database); its tests use their own
+    keys and runs.
     """
-    if request.param == "embedded":
-        client = client_for(Settings(home=tmp_path, api_url=None))
-    else:
-        server: ServerProcess = request.getfixturevalue("module_server")
-        client = client_for(Settings(home=tmp_path, api_url=server.api_url, http_retries=1))
-    yield client
-    client.close()
-    dispose_engines()
+    with ExitStack() as stack:
+        if request.param == "embedded":
+            url = None
+            if database == "postgresql":
+                postgres: PostgresServer = request.getfixturevalue("postgres")
+                url = stack.enter_context(postgres.database())
+            settings = Settings(home=tmp_path, database_url=url, api_url=None)
+        else:
+            name = "module_server" if database == "sqlite" else "module_server_postgresql"
+            server: ServerProcess = request.getfixturevalue(name)
+            settings = Settings(home=tmp_path, api_url=server.api_url, http_retries=1)
+        client = client_for(settings)
+        yield client
+        client.close()
+        dispose_engines()

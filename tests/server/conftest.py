@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 
 from runfolio.server.app import create_app
 from runfolio.settings import Settings
+from tests.pg import DATABASES, PostgresServer, each_database
 
 DEFAULT_BASE = "/api"
 WORKSPACE_BASE = "/api/accounts/abc/workspaces/xyz"
@@ -177,6 +179,12 @@ class Api:
         )
 
 
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Every test here runs on the embedded SQLite file and on PostgreSQL."""
+    yield from each_database(request)
+
+
 @pytest.fixture
 def arts(api: TestClient) -> Api:
     """The default workspace (`/api/...`)."""
@@ -196,12 +204,19 @@ def either(api: TestClient, request: pytest.FixtureRequest) -> Api:
 
 
 @pytest.fixture
-def strict_arts(settings: Settings) -> Iterator[Api]:
-    """The default workspace of a server with `RUNFOLIO_STRICT_ARTIFACT_DATA` on."""
+def strict_arts(settings: Settings, request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The default workspace of a server with `RUNFOLIO_STRICT_ARTIFACT_DATA` on, on a
+    database of its own."""
     home = settings.home.parent / "strict-home"
-    strict = settings.model_copy(update={"strict_artifact_data": True, "home": home})
-    with TestClient(create_app(strict)) as client:
-        yield Api(client, DEFAULT_BASE)
+    with ExitStack() as stack:
+        database_url = settings.database_url
+        if database_url is not None:
+            postgres: PostgresServer = request.getfixturevalue("postgres")
+            database_url = stack.enter_context(postgres.database())
+        update = {"strict_artifact_data": True, "home": home, "database_url": database_url}
+        strict = settings.model_copy(update=update)
+        with TestClient(create_app(strict)) as client:
+            yield Api(client, DEFAULT_BASE)
 
 
 @pytest.fixture

@@ -6,32 +6,33 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
+from tests.pg import refuse
 from tests.server.conftest import Api
 
 
-def _refuse(engine: Engine, when: str) -> None:
+def _refuse(engine: Engine, event: str, table: str, when: str | None = None) -> None:
     """A trigger that makes the database refuse one statement, half-way through a write."""
     with engine.begin() as conn:
-        conn.execute(text(f"CREATE TRIGGER refuse {when} BEGIN SELECT RAISE(ABORT, 'no'); END"))
+        refuse(conn, event, table, when)
 
 
 @pytest.mark.parametrize(
-    "when,refused",
+    "event,table,when,refused",
     [
-        ("BEFORE INSERT ON artifacts WHEN NEW.data = '\"v2\"'", {"k", "fresh"}),
-        ("BEFORE UPDATE ON artifact_collections", {"k"}),  # an existing key's row
-        ("BEFORE INSERT ON artifact_collections", {"fresh"}),  # a new key's row
+        ("BEFORE INSERT", "artifacts", "NEW.data = '\"v2\"'", {"k", "fresh"}),
+        ("BEFORE UPDATE", "artifact_collections", None, {"k"}),  # an existing key's row
+        ("BEFORE INSERT", "artifact_collections", None, {"fresh"}),  # a new key's row
     ],
     ids=["version-row", "key-row-update", "key-row-insert"],
 )
 def test_create_failing_on_either_row(
-    arts: Api, engine: Engine, when: str, refused: set[str]
+    arts: Api, engine: Engine, event: str, table: str, when: str | None, refused: set[str]
 ) -> None:
     # A create writes the version row and its key's row; whichever fails, neither stays.
     v1 = arts.create(key="k", type="markdown", data="v1")
-    _refuse(engine, when)
+    _refuse(engine, event, table, when)
     before = arts.snapshot()
     for key in sorted(refused):
         r = arts.post("/artifacts/", json={"key": key, "type": "markdown", "data": "v2"})
@@ -43,7 +44,7 @@ def test_create_failing_on_either_row(
 
 def test_patch_failing_on_the_key_row(arts: Api, engine: Engine) -> None:
     v = arts.create(key="k", type="progress", data=1.0)
-    _refuse(engine, "BEFORE UPDATE ON artifact_collections")
+    _refuse(engine, "BEFORE UPDATE", "artifact_collections")
     before = arts.snapshot()
     r = arts.patch(f"/artifacts/{v['id']}", json={"data": 2.0})
     assert r.status_code == 409
@@ -54,7 +55,7 @@ def test_patch_failing_on_the_key_row(arts: Api, engine: Engine) -> None:
 def test_delete_failing_on_the_repoint(arts: Api, engine: Engine) -> None:
     arts.create(key="k", data="v1")
     v2 = arts.create(key="k", data="v2")
-    _refuse(engine, "BEFORE UPDATE ON artifact_collections")
+    _refuse(engine, "BEFORE UPDATE", "artifact_collections")
     before = arts.snapshot()
     assert arts.delete(f"/artifacts/{v2['id']}").status_code == 409
     assert arts.snapshot() == before
@@ -63,7 +64,7 @@ def test_delete_failing_on_the_repoint(arts: Api, engine: Engine) -> None:
 
 def test_delete_failing_on_the_key_removal(arts: Api, engine: Engine) -> None:
     v1 = arts.create(key="k", data="v1")
-    _refuse(engine, "BEFORE DELETE ON artifact_collections")
+    _refuse(engine, "BEFORE DELETE", "artifact_collections")
     before = arts.snapshot()
     assert arts.delete(f"/artifacts/{v1['id']}").status_code == 409
     assert arts.snapshot() == before

@@ -1,4 +1,5 @@
-"""The artifact store on a real SQLite file: transactions, concurrency, portability."""
+"""The artifact store on a real SQLite file and on PostgreSQL: transactions, concurrency,
+portability."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, func, select, text
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
@@ -30,13 +31,14 @@ from runfolio.store import artifacts as store
 from runfolio.store import filtering
 from runfolio.store.engine import dispose_engines, open_engine, read, write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
+from tests.pg import refuse
 
 WS = DEFAULT_WORKSPACE_ID
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Engine]:
-    yield open_engine(f"sqlite:///{tmp_path / 'runfolio.db'}")
+def db(tmp_path: Path, database_url: str | None) -> Iterator[Engine]:
+    yield open_engine(database_url or f"sqlite:///{tmp_path / 'runfolio.db'}")
     dispose_engines()
 
 
@@ -63,19 +65,13 @@ def test_a_failure_inside_the_transaction_leaves_nothing(db: Engine) -> None:
     assert _rows(db) == (0, 0)
 
 
-@pytest.mark.parametrize(
-    "trigger",
-    [
-        "BEFORE INSERT ON artifacts WHEN NEW.data = '\"boom\"'",
-        "BEFORE UPDATE ON artifact_collections WHEN NEW.data = '\"boom\"'",
-    ],
-    ids=["version-row", "key-row"],
-)
-def test_a_create_refused_half_way_leaves_both_rows_as_they_were(db: Engine, trigger: str) -> None:
+@pytest.mark.parametrize("table", ["artifacts", "artifact_collections"])
+def test_a_create_refused_half_way_leaves_both_rows_as_they_were(db: Engine, table: str) -> None:
     # A keyed create writes two rows; make the database refuse one of them.
+    event = "BEFORE INSERT" if table == "artifacts" else "BEFORE UPDATE"
     with write(db) as conn:
         first, _ = store.create(conn, WS, ArtifactCreate(key="k", data="first"))
-        conn.execute(text(f"CREATE TRIGGER refuse {trigger} BEGIN SELECT RAISE(ABORT, 'no'); END"))
+        refuse(conn, event, table, "NEW.data = '\"boom\"'")
     with read(db) as conn:
         before = store.read_collection(conn, WS, "k")
     with pytest.raises(Exception, match="no"), write(db) as conn:
@@ -135,10 +131,11 @@ def test_concurrent_writers_on_one_key_keep_the_collection_consistent(db: Engine
         assert row.latest_id == newest.id and row.data == newest.data
 
 
-def test_a_second_process_writes_the_same_file(tmp_path: Path) -> None:
-    """The server and scripts share one SQLite file: both writers' rows all land."""
-    path = tmp_path / "shared.db"
-    url = f"sqlite:///{path}"
+def test_a_second_process_writes_the_same_database(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    """The server and scripts share one database (file): both writers' rows all land."""
+    url = database_url or f"sqlite:///{tmp_path / 'shared.db'}"
     engine = open_engine(url)
     script = textwrap.dedent(
         f"""

@@ -3,20 +3,29 @@ exactly what the migrations produce."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
 
 from runfolio.store.engine import dispose_engines, open_engine
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, metadata
 
 
-def test_fresh_path_matches_the_migrations(tmp_path: Path) -> None:
-    fresh = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
-    migrated = create_engine(f"sqlite:///{tmp_path / 'migrated.db'}")
+def test_fresh_path_matches_the_migrations(empty_database: Callable[[str], str]) -> None:
+    fresh = create_engine(empty_database("fresh.db"))
+    migrated = create_engine(empty_database("migrated.db"))
+    try:
+        _compare_fresh_and_migrated(fresh, migrated)
+    finally:
+        fresh.dispose()
+        migrated.dispose()
+
+
+def _compare_fresh_and_migrated(fresh: Engine, migrated: Engine) -> None:
     assert create_fresh(fresh)
     upgrade_to_head(migrated)
     for engine in (fresh, migrated):
@@ -42,10 +51,15 @@ def test_fresh_path_matches_the_migrations(tmp_path: Path) -> None:
     assert shapes[0] == shapes[1]
 
 
-def test_fresh_path_refuses_a_database_that_has_tables(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
-    assert create_fresh(engine)
-    assert not create_fresh(engine)
+def test_fresh_path_refuses_a_database_that_has_tables(
+    empty_database: Callable[[str], str],
+) -> None:
+    engine = create_engine(empty_database("x.db"))
+    try:
+        assert create_fresh(engine)
+        assert not create_fresh(engine)
+    finally:
+        engine.dispose()
 
 
 def test_open_engine_on_a_new_file_uses_the_fresh_path(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""One migration tree, checked against the table definitions."""
+"""One migration tree, checked against the table definitions, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -21,8 +22,10 @@ def test_head_revision_constant_is_the_script_head() -> None:
     assert script.get_heads() == [HEAD_REVISION]
 
 
-def test_a_fresh_database_migrates_to_exactly_the_table_definitions(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+def test_a_fresh_database_migrates_to_exactly_the_table_definitions(
+    empty_database: Callable[[str], str],
+) -> None:
+    engine = create_engine(empty_database("fresh.db"))
     try:
         upgrade_to_head(engine)
         with engine.connect() as conn:
@@ -36,8 +39,10 @@ def test_a_fresh_database_migrates_to_exactly_the_table_definitions(tmp_path: Pa
         engine.dispose()
 
 
-def test_the_first_migration_creates_the_default_workspace(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'ws.db'}")
+def test_the_first_migration_creates_the_default_workspace(
+    empty_database: Callable[[str], str],
+) -> None:
+    engine = create_engine(empty_database("ws.db"))
     try:
         upgrade_to_head(engine)
         with engine.connect() as conn:
@@ -47,8 +52,8 @@ def test_the_first_migration_creates_the_default_workspace(tmp_path: Path) -> No
         engine.dispose()
 
 
-def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'down.db'}")
+def test_downgrade_to_base_and_back(empty_database: Callable[[str], str]) -> None:
+    engine = create_engine(empty_database("down.db"))
     try:
         upgrade_to_head(engine)
         command.downgrade(alembic_config(engine), "base")
@@ -61,6 +66,7 @@ def test_downgrade_to_base_and_back(tmp_path: Path) -> None:
         engine.dispose()
 
 
+# WAL and the file's own pragmas are SQLite's (this test opens no other database).
 def test_open_engine_migrates_once_and_turns_wal_on(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "runfolio.db"
     url = f"sqlite:///{path}"
@@ -90,7 +96,7 @@ def test_open_engine_migrates_once_and_turns_wal_on(tmp_path: Path) -> None:
         dispose_engines()
 
 
-def test_the_comparison_notices_a_drifted_table(tmp_path: Path) -> None:
+def test_the_comparison_notices_a_drifted_table(empty_database: Callable[[str], str]) -> None:
     # Guard for the test above: a table definition the migrations lack is reported.
     from sqlalchemy import Column, Index, MetaData, String, Table
 
@@ -104,7 +110,7 @@ def test_the_comparison_notices_a_drifted_table(tmp_path: Path) -> None:
         Index("ix_artifacts__colour", "colour"),
         extend_existing=True,
     )
-    engine = create_engine(f"sqlite:///{tmp_path / 'drift.db'}")
+    engine = create_engine(empty_database("drift.db"))
     try:
         upgrade_to_head(engine)
         with engine.connect() as conn:
@@ -115,8 +121,10 @@ def test_the_comparison_notices_a_drifted_table(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def test_upgrading_keeps_artifacts_and_makes_ids_per_workspace(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+def test_upgrading_keeps_artifacts_and_makes_ids_per_workspace(
+    empty_database: Callable[[str], str],
+) -> None:
+    engine = create_engine(empty_database("old.db"))
     try:
         command.upgrade(alembic_config(engine), "0001")
         with engine.begin() as conn:

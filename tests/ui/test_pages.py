@@ -10,6 +10,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from runfolio.server.ui import render
+from tests.pg import on_both_databases
 
 
 def _ok(response: Any) -> Any:
@@ -256,6 +257,9 @@ def test_run_links_logged_by_other_clients_redirect_to_the_run_page(api: TestCli
     assert api.get(f"/runs/flow-run/{run['id']}").status_code == 200
 
 
+# The filter is a regular expression in SQL: REGEXP (Python's `re`) on SQLite, `~` on
+# PostgreSQL; both must pick exactly the links `parse_link` sees.
+@on_both_databases
 def test_link_filter_counts_exactly_the_links_it_lists(api: TestClient) -> None:
     shapes = {
         "link-plain": "[Go](https://x.example)",

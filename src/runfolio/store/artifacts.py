@@ -188,6 +188,18 @@ def _upsert_statement(dialect: str) -> Insert:
     return stmt
 
 
+def _lock_key(conn: Connection, workspace_id: uuid.UUID, key: str) -> None:
+    """Queue the writers of one key until this transaction ends, so its versions are
+    timestamped in the order they commit and its collection row ends on the newest.
+
+    SQLite has one writer at a time already; PostgreSQL runs writers side by side, and
+    an older version committing last would otherwise become the key's latest.
+    """
+    if conn.dialect.name == "postgresql":
+        lock_id = func.hashtextextended(f"{workspace_id}/{key}", 0)
+        conn.execute(select(func.pg_advisory_xact_lock(lock_id)))
+
+
 def _upsert_collection(
     conn: Connection, workspace_id: uuid.UUID, values: dict[str, Any], now: dt.datetime
 ) -> None:
@@ -231,6 +243,8 @@ def create(
     if strict:
         _check_type(action.type, action.data)
     _check_runs_in_workspace(conn, workspace_id, action)
+    if action.key is not None:
+        _lock_key(conn, workspace_id, action.key)
     now = utcnow()
     values = {
         "id": action.id or new_id(),
@@ -367,6 +381,7 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
     )
     if row.key is None:
         return
+    _lock_key(conn, workspace_id, row.key)
     collection = artifact_collections
     is_latest = conn.execute(
         select(collection.c.id).where(
