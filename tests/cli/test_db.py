@@ -19,6 +19,7 @@ from runfolio.store.engine import connect, dispose_engines
 from runfolio.store.migrations import HEAD_REVISION, alembic_config
 from runfolio.store.tables import artifacts, metadata
 from tests.cli.helpers import Invoke, assert_failed, make_invoke
+from tests.pg import PostgresServer
 from tests.server.conftest import DEFAULT_BASE, Api
 from tests.servers import free_port
 
@@ -395,3 +396,52 @@ def test_copy_into_a_foreign_database_is_refused(
 
 def test_copy_needs_a_target(invoke: Invoke) -> None:
     assert_failed(invoke("db", "copy"), code=2)
+
+
+@pytest.mark.parametrize("empty", [True, False], ids=["empty", "migrated"])
+def test_copy_sqlite_to_postgresql_round_trip(
+    invoke: Invoke, filled: str, tmp_path: Path, home: Path, postgres: PostgresServer, empty: bool
+) -> None:
+    # An empty database, or one migrated already (holding only the default workspace).
+    with postgres.database(empty=empty) as target:
+        if empty:
+            assert "revision: empty" in invoke("db", "current", "--url", target).output
+        result = invoke("db", "copy", "--to", target, "--batch-size", "5")
+        assert result.exit_code == 0, result.output
+        assert every_row(target) == every_row(filled)
+        assert store_answers(target, tmp_path / "other") == store_answers(filled, home)
+        again = invoke("db", "copy", "--to", target)
+        assert again.exit_code == 0, again.output
+        assert "Copied 0 rows" in again.output and "other data" not in again.output
+        current = invoke("db", "current", "--url", target)
+        assert current.exit_code == 0 and f"{HEAD_REVISION}: up to date" in current.output
+        # And back again, from PostgreSQL into a new SQLite file.
+        back = sqlite_url(tmp_path / "back.db")
+        result = invoke("db", "copy", "--from", target, "--to", back)
+        assert result.exit_code == 0, result.output
+        assert every_row(back) == every_row(filled)
+        dispose_engines()
+
+
+def test_upgrade_postgresql_from_0001(invoke: Invoke, postgres: PostgresServer) -> None:
+    with postgres.database(empty=True) as url:
+        at_revision(url, "0001")
+        behind = invoke("db", "current", "--url", url)
+        assert f"0001: behind: 0001 → {HEAD_REVISION}" in behind.output
+        result = invoke("db", "upgrade", "--url", url)
+        assert result.exit_code == 0, result.output
+        assert f"Upgraded: 0001 → {HEAD_REVISION}." in result.output
+        assert revision(url) == HEAD_REVISION
+
+
+def test_copy_of_text_postgresql_cannot_hold_names_its_table(
+    invoke: Invoke, filled: str, postgres: PostgresServer
+) -> None:
+    engine = create_engine(filled)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE logs SET message = 'a' || char(0) || 'b'"))
+    engine.dispose()
+    with postgres.database() as target:
+        result = invoke("db", "copy", "--to", target)
+        assert_failed(result)
+        assert "The target cannot hold rows of logs" in result.output
