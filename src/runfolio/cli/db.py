@@ -244,4 +244,6 @@ def copy(
             f"The target lacks {missing} source rows: another row holds their unique key "
             "(a workspace's account and name, a flow's name, an artifact key) there."
         )
-    succeed(f"Copied {sum(r.copied for r in results)} rows; the target holds every source row.")
+    copied, present = sum(r.copied for r in results), sum(r.present for r in results)
+    skipped = f" ({present} already in the target, skipped)" if present else ""
+    succeed(f"Copied {copied} rows{skipped}; the target holds every source row.")
