@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from runfolio.schemas.runs import FlowCreate, FlowRunCreate
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
 from tests.cli.helpers import Invoke, add, make_invoke
+from tests.pg import PostgresServer
 from tests.servers import running_server
 
 SMALL_LIMIT = 3
@@ -59,18 +61,32 @@ def _with_small_limit(invoke: Invoke) -> Invoke:
     return run
 
 
-@pytest.fixture(scope="module", params=["embedded", pytest.param("http", marks=pytest.mark.server)])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "embedded-sqlite",
+        "embedded-postgresql",
+        pytest.param("http-sqlite", marks=pytest.mark.server),
+    ],
+)
 def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Seeded]:
     home = tmp_path_factory.mktemp("paging")
-    if request.param == "embedded":
-        settings = Settings(home=home, api_url=None, default_limit=SMALL_LIMIT)
-        store = client_for(settings)
-        runs, versions = _seed(store)
-        yield Seeded(_with_small_limit(make_invoke(settings)), store, runs, versions)
-        store.close()
-        dispose_engines()
+    if request.param.startswith("embedded"):
+        with ExitStack() as stack:
+            url = None
+            if request.param == "embedded-postgresql":
+                postgres: PostgresServer = request.getfixturevalue("postgres")
+                url = stack.enter_context(postgres.database())
+            settings = Settings(
+                home=home, database_url=url, api_url=None, default_limit=SMALL_LIMIT
+            )
+            store = client_for(settings)
+            runs, versions = _seed(store)
+            yield Seeded(_with_small_limit(make_invoke(settings)), store, runs, versions)
+            store.close()
+            dispose_engines()
         return
     small = {"RUNFOLIO_DEFAULT_LIMIT": str(SMALL_LIMIT)}
     with running_server(home / "server", extra_env=small) as server:

@@ -154,6 +154,8 @@ def _newest(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return max(rows, key=lambda r: (dt.datetime.fromisoformat(r["created"]), uuid.UUID(r["id"])))
 
 
+# SQLite only: with the server killed, durability is SQLite's (its WAL and `synchronous`
+# setting); on PostgreSQL it is the database server's, and the tests' runs with fsync off.
 def test_acknowledged_writes_survive_kill_9(
     tmp_path: Path, start_server: Callable[[Path], ServerProcess]
 ) -> None:

@@ -84,6 +84,8 @@ def test_streamed_body_over_the_limit_on_a_real_server(shared: ServerProcess) ->
         assert ok.status_code == 201
 
 
+# On the embedded SQLite file, whose survival it checks (the client suite's HTTP
+# transport runs a real server on PostgreSQL).
 def test_sigterm_exits_cleanly_and_the_data_survives(tmp_path: Path) -> None:
     home = tmp_path / "home"
     with running_server(home) as proc:

@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select, text
 
 from runfolio.client.embedded import EmbeddedClient
 from runfolio.schemas.bodies import ArtifactFilterBody, CollectionFilterBody
 from runfolio.schemas.common import MAX_JSON_DEPTH
+from runfolio.server.app import create_app
 from runfolio.settings import Settings
-from runfolio.store.engine import write
+from runfolio.store.engine import dispose_engines, write
 from runfolio.store.tables import workspaces
 from tests.server.conftest import Api
 from tests.servers import running_server
@@ -147,6 +150,7 @@ conn.execute("ROLLBACK")
 """
 
 
+# SQLite's file lock, held by a plain sqlite3 connection (PostgreSQL's: the next test).
 @pytest.mark.server
 def test_a_held_write_lock_neither_freezes_reads_nor_hangs_writes(tmp_path: Path) -> None:
     home = tmp_path / "home"
@@ -189,3 +193,27 @@ def test_a_held_write_lock_neither_freezes_reads_nor_hangs_writes(tmp_path: Path
         assert sorted(v["data"] for v in versions) == ["v1", "v3"]
     with sqlite3.connect(home / "runfolio.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+# PostgreSQL's own locks: the SQLite test above holds SQLite's file lock instead.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_held_postgresql_lock_answers_busy_and_writes_nothing(settings: Settings) -> None:
+    assert settings.database_url is not None
+    quick = settings.model_copy(update={"write_timeout": 1.0})
+    with TestClient(create_app(quick)) as client:
+        arts = Api(client, "/api")
+        created = arts.create(key="k", data="v1")
+        dsn = settings.database_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(dsn) as holder:  # a transaction, held until the block ends
+            holder.execute("LOCK TABLE artifact_collections IN EXCLUSIVE MODE")
+            started = time.monotonic()
+            r = arts.post("/artifacts/", json={"key": "k", "data": "v2"})
+            assert r.status_code == 503, r.text
+            assert int(r.headers["retry-after"]) >= 1 and "busy" in r.json()["detail"]
+            assert time.monotonic() - started < 4
+            # Reads do not wait for it.
+            assert arts.read(created["id"]).status_code == 200
+            assert arts.latest("k").json()["data"] == "v1"
+        assert arts.post("/artifacts/", json={"key": "k", "data": "v3"}).status_code == 201
+        assert sorted(v["data"] for v in arts.filter()) == ["v1", "v3"]
+    dispose_engines()

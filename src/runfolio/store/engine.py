@@ -14,7 +14,8 @@ process; across processes SQLite's own file lock does it, taken up front by
 BEGIN IMMEDIATE and waited for at most the busy timeout (the write timeout).
 Other databases get a pool of `pool_size` connections (and as many again under
 load) per process, checked before use (pre-ping): size it so every process's
-pool fits the server's connection limit.
+pool fits the server's connection limit. On PostgreSQL a statement waits for a
+lock at most the write timeout (`lock_timeout`); a write that times out is `Busy`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -77,6 +78,18 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
             conn.exec_driver_sql("BEGIN")
 
 
+def _configure_postgresql(engine: Engine, write_timeout: float) -> None:
+    lock_timeout_ms = int(write_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        # A statement that waits for a lock (a row, a table, a key's writer queue) longer
+        # than the write timeout fails, and a write answers `Busy`: SQLite's busy timeout.
+        with dbapi_conn.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
+        dbapi_conn.commit()
+
+
 def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -88,6 +101,8 @@ def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) ->
     else:
         # Per process: N server workers open up to 2 × N × pool_size connections.
         engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        if parsed.get_backend_name() == "postgresql":
+            _configure_postgresql(engine, write_timeout)
     _write_timeouts[engine] = write_timeout
     return engine
 
@@ -142,6 +157,8 @@ def dispose_engines() -> None:
 
 
 def _is_lock_timeout(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) == "55P03":  # PostgreSQL: lock_not_available
+        return True
     text_ = str(exc.orig).lower()
     return "database is locked" in text_ or "database is busy" in text_
 
@@ -162,8 +179,19 @@ def _begin_write(engine: Engine) -> Iterator[Connection]:
                     retry_after=min(timeout, 5.0),
                 ) from None
             raise
-        with transaction:
-            yield conn
+        try:
+            with transaction:
+                yield conn
+        except OperationalError as exc:
+            # PostgreSQL waits for locks statement by statement; the transaction is
+            # rolled back, so nothing was written.
+            if _is_lock_timeout(exc):
+                raise Busy(
+                    f"The database is busy: a lock was held for more than {timeout:g} s "
+                    "by another writer. Nothing was written; retry shortly.",
+                    retry_after=min(timeout, 5.0),
+                ) from None
+            raise
 
 
 @contextmanager
