@@ -60,6 +60,19 @@ def server(tmp_path: Path, database_url: str | None) -> Iterator[ServerProcess]:
         yield proc
 
 
+@pytest.fixture(scope="module")
+def module_server_postgresql(
+    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer
+) -> Iterator[ServerProcess]:
+    """A real server on a PostgreSQL database, shared by one test module."""
+    home = tmp_path_factory.mktemp("server-pg")
+    with (
+        postgres.database() as url,
+        running_server(home, {"RUNFOLIO_DATABASE_URL": url}) as proc,
+    ):
+        yield proc
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_client() -> Iterator[None]:
     # The SDK's process-wide client is built from settings; never carry one over.

@@ -21,18 +21,6 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
         yield proc
 
 
-@pytest.fixture(scope="module")
-def module_server_postgresql(
-    tmp_path_factory: pytest.TempPathFactory, postgres: PostgresServer
-) -> Iterator[ServerProcess]:
-    home = tmp_path_factory.mktemp("client-server-pg")
-    with (
-        postgres.database() as url,
-        running_server(home, {"RUNFOLIO_DATABASE_URL": url}) as proc,
-    ):
-        yield proc
-
-
 @pytest.fixture(params=DATABASES)
 def database(request: pytest.FixtureRequest) -> str:
     """The database the client's store is on: "sqlite" or "postgresql"."""

@@ -30,7 +30,9 @@ def client(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Runfo
     The HTTP tests share one server, so each test uses keys of its own.
     """
     if request.param == "http":
-        api_url = request.getfixturevalue("module_server").api_url
+        # A server on the database of the test (one per module and database).
+        name = "module_server" if settings.database_url is None else "module_server_postgresql"
+        api_url = request.getfixturevalue(name).api_url
         sdk_client = client_for(Settings(home=settings.home, api_url=api_url))
     else:
         sdk_client = client_for(settings)

@@ -10,6 +10,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from runfolio.server.ui import tables
+from tests.pg import on_both_databases
+
+# The pages' data functions run the same SQL on both databases.
+pytestmark = on_both_databases
 
 ROWS = 3_000
 

@@ -12,6 +12,9 @@ from fastapi.testclient import TestClient
 from runfolio.server.ui import render
 from tests.pg import on_both_databases
 
+# The pages' data functions run the same SQL on both databases.
+pytestmark = on_both_databases
+
 
 def _ok(response: Any) -> Any:
     assert response.is_success, response.text
@@ -259,7 +262,6 @@ def test_run_links_logged_by_other_clients_redirect_to_the_run_page(api: TestCli
 
 # The filter is a regular expression in SQL: REGEXP (Python's `re`) on SQLite, `~` on
 # PostgreSQL; both must pick exactly the links `parse_link` sees.
-@on_both_databases
 def test_link_filter_counts_exactly_the_links_it_lists(api: TestClient) -> None:
     shapes = {
         "link-plain": "[Go](https://x.example)",

@@ -10,7 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
+from tests.pg import on_both_databases
 from tests.ui.seed import store_as_is
+
+# The pages' data functions run the same SQL on both databases.
+pytestmark = on_both_databases
 
 # Any JSON is stored for any type, as the protocol's server does.
 MISFITS: list[tuple[str, Any]] = [
