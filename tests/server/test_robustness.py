@@ -217,3 +217,21 @@ def test_a_held_postgresql_lock_answers_busy_and_writes_nothing(settings: Settin
         assert arts.post("/artifacts/", json={"key": "k", "data": "v3"}).status_code == 201
         assert sorted(v["data"] for v in arts.filter()) == ["v1", "v3"]
     dispose_engines()
+
+
+def test_the_nul_character_is_stored_or_refused_by_field_never_a_500(
+    arts: Api, database_url: str | None
+) -> None:
+    """SQLite stores NUL in text; PostgreSQL cannot, so there it is a 422 at the field."""
+    body = {"key": "k", "data": "a\u0000b", "description": "d\u0000"}
+    before = arts.snapshot()
+    r = arts.post("/artifacts/", json=body)
+    if database_url is None or database_url.startswith("sqlite"):
+        assert r.status_code == 201, r.text
+        assert arts.read(r.json()["id"]).json()["description"] == "d\u0000"
+        return
+    assert r.status_code == 422, r.text
+    # JSON data holds it escaped (`\u0000`), so the text column is what refuses it.
+    (err,) = r.json()["exception_detail"]
+    assert err["type"] == "string_nul" and err["loc"] == ["body", "description"]
+    assert arts.snapshot() == before

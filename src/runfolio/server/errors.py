@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
@@ -20,6 +20,8 @@ from starlette.routing import Match
 from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
 from runfolio.schemas.common import JSON_TOO_DEEP, json_depth_exceeds
 from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
+from runfolio.store.tables import metadata
+from runfolio.store.types import JSONText
 
 log = logging.getLogger("runfolio.server")
 
@@ -72,21 +74,48 @@ def _replace_surrogates(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def _unencodable_at(value: Any, loc: list[str | int]) -> tuple[list[str | int], str] | None:
-    """Where in a parsed body the first string that is not valid Unicode sits."""
+def _string_at(
+    value: Any,
+    loc: list[str | int],
+    refused: Callable[[str], bool],
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[str | int], str] | None:
+    """Where in a parsed body the first string the database refused sits (fields
+    named in `skip` are not looked into)."""
     if isinstance(value, str):
-        return None if value.isascii() or _encodable(value) else (loc, value)
+        return (loc, value) if refused(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = _unencodable_at(key, [*loc, key]) or _unencodable_at(item, [*loc, key])
+            if key in skip:
+                continue
+            found = _string_at(key, [*loc, key], refused, skip)
+            found = found or _string_at(item, [*loc, key], refused, skip)
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = _unencodable_at(item, [*loc, index])
+            found = _string_at(item, [*loc, index], refused, skip)
             if found:
                 return found
     return None
+
+
+# Fields stored as JSON text: a NUL in them is written escaped, so it is never what
+# the database refused.
+_JSON_FIELDS = frozenset(
+    column.name
+    for table in metadata.tables.values()
+    for column in table.columns
+    if isinstance(column.type, JSONText)
+)
+
+
+def _not_unicode(text: str) -> bool:
+    return not (text.isascii() or _encodable(text))
+
+
+def _holds_nul(text: str) -> bool:
+    return "\x00" in text
 
 
 def detail(status_code: int, message: str) -> JSONResponse:
@@ -151,21 +180,47 @@ async def _on_request_validation(request: Request, exc: Exception) -> JSONRespon
     return validation_error(errors, body)
 
 
-async def _on_unencodable(request: Request, exc: Exception) -> JSONResponse:
-    """A string with a lone surrogate (`"\\ud800"` is valid JSON but not Unicode text)
-    reached the database, which refused it; the transaction was rolled back."""
+async def _refused_string(
+    request: Request,
+    exc: Exception,
+    refused: Callable[[str], bool],
+    error_type: str,
+    msg: str,
+    skip: frozenset[str] = frozenset(),
+) -> JSONResponse:
+    """The database refused a string of the request (the transaction was rolled back):
+    a 422 at that string, or a 500 if no string of the request explains it."""
     body = await _request_body(request)
-    found = _unencodable_at(body, ["body"])
+    found = _string_at(body, ["body"], refused, skip)
     if found is None:  # not the request's fault
         return await _on_unhandled(request, exc)
     loc, value = found
-    error = {
-        "type": "string_unicode",
-        "loc": loc,
-        "msg": "Input should be a valid string: it holds a lone surrogate, not Unicode text",
-        "input": value,
-    }
-    return validation_error([error], body)
+    return validation_error([{"type": error_type, "loc": loc, "msg": msg, "input": value}], body)
+
+
+async def _on_unencodable(request: Request, exc: Exception) -> JSONResponse:
+    """A string with a lone surrogate (`"\\ud800"` is valid JSON but not Unicode text)."""
+    return await _refused_string(
+        request,
+        exc,
+        _not_unicode,
+        "string_unicode",
+        "Input should be a valid string: it holds a lone surrogate, not Unicode text",
+    )
+
+
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL cannot store the NUL character in text (SQLite can)."""
+    if "NUL" not in str(exc):
+        return await _on_unhandled(request, exc)
+    return await _refused_string(
+        request,
+        exc,
+        _holds_nul,
+        "string_nul",
+        "Input should not contain the NUL character: this server's database cannot store it",
+        _JSON_FIELDS,
+    )
 
 
 # Answers a GET outside /api that finds nothing (the web UI's 404 page), given the
@@ -258,6 +313,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Invalid, _on_invalid)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(UnicodeEncodeError, _on_unencodable)
+    app.add_exception_handler(DataError, _on_data_error)
     app.add_exception_handler(OperationalError, _on_operational)
     app.add_exception_handler(Busy, _on_busy)
     app.add_exception_handler(HTTPException, _on_http)
