@@ -163,6 +163,15 @@ def _is_lock_timeout(exc: OperationalError) -> bool:
     return "database is locked" in text_ or "database is busy" in text_
 
 
+def _busy(held: str, timeout: float) -> Busy:
+    """Nothing was written: the caller may retry once `held` is released."""
+    return Busy(
+        f"The database is busy: {held} for more than {timeout:g} s. "
+        "Nothing was written; retry shortly.",
+        retry_after=min(timeout, 5.0),
+    )
+
+
 @contextmanager
 def _begin_write(engine: Engine) -> Iterator[Connection]:
     timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
@@ -173,11 +182,7 @@ def _begin_write(engine: Engine) -> Iterator[Connection]:
             # BEGIN IMMEDIATE waited the busy timeout for another process's write lock;
             # nothing was written, so the caller may simply retry.
             if _is_lock_timeout(exc):
-                raise Busy(
-                    f"The database is busy: its write lock was held for more than {timeout:g} s "
-                    "by another writer. Nothing was written; retry shortly.",
-                    retry_after=min(timeout, 5.0),
-                ) from None
+                raise _busy("its write lock was held by another writer", timeout) from None
             raise
         try:
             with transaction:
@@ -186,11 +191,7 @@ def _begin_write(engine: Engine) -> Iterator[Connection]:
             # PostgreSQL waits for locks statement by statement; the transaction is
             # rolled back, so nothing was written.
             if _is_lock_timeout(exc):
-                raise Busy(
-                    f"The database is busy: a lock was held for more than {timeout:g} s "
-                    "by another writer. Nothing was written; retry shortly.",
-                    retry_after=min(timeout, 5.0),
-                ) from None
+                raise _busy("a lock was held by another writer", timeout) from None
             raise
 
 
@@ -210,11 +211,7 @@ def write(engine: Engine) -> Iterator[Connection]:
         return
     timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
     if not lock.acquire(timeout=timeout):
-        raise Busy(
-            f"The database is busy: another write in this process held the lock for more "
-            f"than {timeout:g} s. Nothing was written; retry shortly.",
-            retry_after=min(timeout, 5.0),
-        )
+        raise _busy("another write in this process held the lock", timeout)
     try:
         with _begin_write(engine) as conn:
             yield conn
