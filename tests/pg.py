@@ -91,6 +91,12 @@ class PostgresServer:
             "C.UTF-8",
             "--no-sync",
         )
+        self.resume()
+        self._admin("CREATE DATABASE " + TEMPLATE)
+        connect(self.url(TEMPLATE)).dispose()  # migrated once; copied for each test
+
+    def resume(self) -> None:
+        """Start the server on its data directory (again, after `halt()`), on the same port."""
         options = " ".join(
             [
                 f"-p {self.port}",
@@ -115,8 +121,13 @@ class PostgresServer:
             "--options",
             options,
         )
-        self._admin("CREATE DATABASE " + TEMPLATE)
-        connect(self.url(TEMPLATE)).dispose()  # migrated once; copied for each test
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server and keep its data (an outage): `resume()` starts it again.
+        `fast` ends every session (their transactions roll back), as an operator would."""
+        self._run(
+            str(self.bin / "pg_ctl"), "stop", "--wait", "--silent", "-m", mode, "-D", str(self.data)
+        )
 
     def stop(self) -> None:
         try:

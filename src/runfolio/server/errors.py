@@ -20,6 +20,7 @@ from starlette.routing import Match
 from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
 from runfolio.schemas.common import JSON_TOO_DEEP, json_depth_exceeds
 from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
+from runfolio.store.engine import is_unreachable
 from runfolio.store.tables import metadata
 from runfolio.store.types import JSONText
 
@@ -264,8 +265,19 @@ async def _on_integrity(request: Request, exc: Exception) -> JSONResponse:
     return detail(409, "Data integrity conflict. The write contradicts what is stored.")
 
 
+# What a client is told while the database server is down or restarting.
+UNREACHABLE = "The database cannot be reached (it may be restarting); retry shortly."
+UNREACHABLE_RETRY_AFTER = 5.0
+
+
 async def _on_operational(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OperationalError)
     log.warning("database unavailable: %s", exc)
+    if is_unreachable(exc):
+        # The server refused or dropped the connection: the pool (pre-ping) reconnects by
+        # itself once it is back, so this is a retry-later answer with Retry-After, like
+        # Busy's. Not "nothing was written": a commit cut off midway may have landed.
+        return await _on_busy(request, Busy(UNREACHABLE, retry_after=UNREACHABLE_RETRY_AFTER))
     return JSONResponse({"exception_message": "Service Unavailable"}, status_code=503)
 
 

@@ -16,6 +16,8 @@ Other databases get a pool of `pool_size` connections (and as many again under
 load) per process, checked before use (pre-ping): size it so every process's
 pool fits the server's connection limit. On PostgreSQL a statement waits for a
 lock at most the write timeout (`lock_timeout`); a write that times out is `Busy`.
+A new connection waits at most `CONNECT_TIMEOUT`; while the database server is down
+every use fails promptly (`is_unreachable`), and pre-ping reconnects once it is back.
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ DEFAULT_WRITE_TIMEOUT = 30.0
 #: Connections per process to a non-SQLite database (as many again under load).
 DEFAULT_POOL_SIZE = 5
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+#: Seconds a new connection to a database server may take (unless the URL sets
+#: connect_timeout): a server that accepts but never answers (stopped, or its network
+#: lost) fails the request in seconds instead of the OS's TCP timeout.
+CONNECT_TIMEOUT = 5
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) -> None:
@@ -100,8 +106,19 @@ def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) ->
         _write_locks[engine] = threading.RLock()
     else:
         # Per process: N server workers open up to 2 × N × pool_size connections.
-        engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
-        if parsed.get_backend_name() == "postgresql":
+        # Pre-ping: a connection the database server dropped (it restarted) is replaced on
+        # checkout, so service resumes by itself once the server is back.
+        postgres = parsed.get_backend_name() == "postgresql"
+        wait = {"connect_timeout": CONNECT_TIMEOUT}
+        wait = wait if postgres and "connect_timeout" not in parsed.query else {}
+        engine = create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            connect_args=wait,
+        )
+        if postgres:
             _configure_postgresql(engine, write_timeout)
     _write_timeouts[engine] = write_timeout
     return engine
@@ -161,6 +178,23 @@ def _is_lock_timeout(exc: OperationalError) -> bool:
         return True
     text_ = str(exc.orig).lower()
     return "database is locked" in text_ or "database is busy" in text_
+
+
+# SQLSTATEs of a PostgreSQL server that is going away or not back yet: connection
+# exceptions (class 08), admin_shutdown, crash_shutdown, cannot_connect_now.
+_UNREACHABLE_SQLSTATES = ("57P01", "57P02", "57P03")
+
+
+def is_unreachable(exc: OperationalError) -> bool:
+    """The database server refused or dropped the connection (down, restarting), as
+    opposed to an error of the statement: worth a retry once the server is back."""
+    if exc.connection_invalidated:  # SQLAlchemy saw the session end
+        return True
+    if not hasattr(exc.orig, "sqlstate"):  # not PostgreSQL (SQLite is a local file)
+        return False
+    sqlstate: str | None = getattr(exc.orig, "sqlstate", None)
+    # None: libpq's own error while connecting (refused, timed out), the server said nothing.
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in _UNREACHABLE_SQLSTATES
 
 
 def _busy(held: str, timeout: float) -> Busy:

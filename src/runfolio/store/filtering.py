@@ -380,6 +380,13 @@ def artifact_order(table: Table, sort: ArtifactSort | None) -> list[UnaryExpress
         return [c.created.desc(), c.id.desc()]
     if sort is ArtifactSort.UPDATED_DESC:
         return [c.updated.desc(), c.id.desc()]
+    if not c.key.nullable:
+        # A key that is never NULL (the keys' own table) needs no NULLS clause, and
+        # PostgreSQL walks the key's index only for the order the index has.
+        if sort is ArtifactSort.KEY_DESC:
+            return [c.key.desc(), c.id.desc()]
+        if sort is ArtifactSort.KEY_ASC:
+            return [c.key.asc(), c.id.asc()]
     if sort is ArtifactSort.KEY_DESC:
         return [c.key.desc().nulls_last(), c.id.desc()]
     if sort is ArtifactSort.KEY_ASC:
