@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from runfolio.client import reset_client
-from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
 from tests.pg import PostgresServer, each_database, postgres_server
 from tests.servers import ServerProcess, running_server
+from tests.workspaces import app_with_workspaces
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def settings(tmp_path: Path, database_url: str | None) -> Settings:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[TestClient]:
     """The app on a real database, spoken to over HTTP (in-process ASGI)."""
-    with TestClient(create_app(settings)) as client:
+    with TestClient(app_with_workspaces(settings)) as client:
         yield client
     dispose_engines()
 

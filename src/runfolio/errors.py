@@ -23,6 +23,22 @@ class NotFound(RunfolioError):
     """The object asked for does not exist (in this workspace)."""
 
 
+class Unauthenticated(RunfolioError):
+    """No credentials, or ones that are not (or no longer) valid: who is calling is unknown."""
+
+
+class Forbidden(RunfolioError):
+    """The caller is known and may see the workspace, but its role does not allow this."""
+
+
+class TooManyAttempts(RunfolioError):
+    """Too many failed sign-ins for this user or from this address; retry later."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Conflict(RunfolioError):
     """The write contradicts what is stored (e.g. an id reused with other content)."""
 

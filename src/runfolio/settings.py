@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from runfolio.errors import SettingsError
@@ -40,6 +40,21 @@ class Settings(BaseSettings):
     )
     api_key: str | None = Field(
         default=None, description="Sent as `Authorization: Bearer <key>` to the server."
+    )
+    server_auth_string: SecretStr | None = Field(
+        default=None,
+        description="A `user:password` the server accepts as HTTP Basic credentials with "
+        "admin rights in every workspace (what Prefect's client sends from "
+        "PREFECT_API_AUTH_STRING). Setting it turns authentication on.",
+    )
+    allowed_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host names the server answers to (others get 400, "
+        "which stops DNS rebinding); `*` allows any. Default: the loopback names when "
+        "`server start` binds a loopback address, else any.",
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 90, description="How long a UI sign-in lasts, hours."
     )
     server_host: str = Field(default="127.0.0.1", description="Address `server start` binds.")
     server_port: int = Field(default=4200, ge=1, le=65535, description="Port `server start` binds.")
@@ -104,6 +119,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    def allowed_host_list(self) -> list[str] | None:
+        """The hosts the server answers to; None: any (no check)."""
+        if self.allowed_hosts is None:
+            return None
+        hosts = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        return None if not hosts or "*" in hosts else hosts
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the explicit one, else the embedded SQLite file."""

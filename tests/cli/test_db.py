@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
@@ -22,8 +23,16 @@ from tests.cli.helpers import Invoke, assert_failed, make_invoke
 from tests.pg import PostgresServer
 from tests.server.conftest import DEFAULT_BASE, Api
 from tests.servers import free_port
+from tests.workspaces import create_workspaces
 
 NAMED_BASE = "/api/accounts/acme/workspaces/team"
+
+
+def _app(settings: Settings) -> FastAPI:
+    """The app on `settings`' database, with the one named workspace these tests fill."""
+    app = create_app(settings)
+    create_workspaces(app.state.engine, "acme/team")
+    return app
 
 
 def sqlite_url(path: Path) -> str:
@@ -258,7 +267,7 @@ def _ok(response: httpx.Response) -> Any:
 
 def store_answers(url: str, home: Path) -> dict[str, Any]:
     settings = Settings(home=home, database_url=url, api_url=None, api_key=None)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(_app(settings)) as client:
         return answers(client)
 
 
@@ -266,7 +275,7 @@ def store_answers(url: str, home: Path) -> dict[str, Any]:
 def filled(home: Path, source_url: str) -> Iterator[str]:
     """The store in `home`, filled through the API in two workspaces."""
     settings = Settings(home=home, database_url=None, api_url=None, api_key=None)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(_app(settings)) as client:
         fill(Api(client, DEFAULT_BASE), "default")
         fill(Api(client, NAMED_BASE), "named")
     dispose_engines()

@@ -16,6 +16,8 @@ from runfolio.schemas.artifacts import Artifact as StoredArtifact
 from runfolio.schemas.bodies import ArtifactFilterBody, TaskRunFilterBody
 from runfolio.schemas.filters import ArtifactFilter, KeyFilter
 from runfolio.schemas.sorting import ArtifactSort
+from runfolio.store.engine import connect
+from tests.workspaces import create_workspaces
 from tests.servers import running_server
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -110,6 +112,9 @@ def test_get_example_finds_nothing_for_an_unknown_key(client: RunfolioClient) ->
 
 
 def test_rest_example_against_a_real_server(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'home' / 'runfolio.db'}")
+    create_workspaces(engine, "abc/xyz")
+    engine.dispose()
     with running_server(tmp_path / "home") as server:
         workspace = f"{server.api_url}/accounts/abc/workspaces/xyz"
         for i in range(7):

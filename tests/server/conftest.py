@@ -13,9 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from tests.pg import DATABASES, PostgresServer, each_database
+from tests.workspaces import app_with_workspaces
 
 DEFAULT_BASE = "/api"
 WORKSPACE_BASE = "/api/accounts/abc/workspaces/xyz"
@@ -215,7 +215,7 @@ def strict_arts(settings: Settings, request: pytest.FixtureRequest) -> Iterator[
             database_url = stack.enter_context(postgres.database())
         update = {"strict_artifact_data": True, "home": home, "database_url": database_url}
         strict = settings.model_copy(update=update)
-        with TestClient(create_app(strict)) as client:
+        with TestClient(app_with_workspaces(strict)) as client:
             yield Api(client, DEFAULT_BASE)
 
 

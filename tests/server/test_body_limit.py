@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
 from tests.server.conftest import DEFAULT_BASE, WORKSPACE_BASE
+from tests.workspaces import app_with_workspaces
 
 LIMIT = 4096
 TOO_LARGE = {"detail": f"Request body is larger than the limit of {LIMIT} bytes."}
@@ -23,7 +23,7 @@ def small(tmp_path: Path) -> Iterator[TestClient]:
     settings = Settings(
         home=tmp_path / "small", database_url=None, api_url=None, api_key=None, max_body_bytes=LIMIT
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(app_with_workspaces(settings)) as client:
         yield client
     dispose_engines()
 

@@ -15,6 +15,7 @@ from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
 from tests.pg import sqlite_only
 from tests.server.conftest import DEFAULT_BASE, WORKSPACE_BASE
+from tests.workspaces import app_with_workspaces
 
 U = "00000000-0000-4000-8000-0000000000ff"  # an id nothing has
 
@@ -130,12 +131,11 @@ def test_explicit_422_and_409_are_detail_strings(api: TestClient, base: str) -> 
 @pytest.fixture
 def fragile(tmp_path: Path, database_url: str | None) -> Iterator[TestClient]:
     """An app whose unexpected errors are answered (not raised into the test)."""
-    from runfolio.server.app import create_app
 
     settings = Settings(
         home=tmp_path / "fragile", database_url=database_url, api_url=None, api_key=None
     )
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(app_with_workspaces(settings), raise_server_exceptions=False) as client:
         yield client
     dispose_engines()
 

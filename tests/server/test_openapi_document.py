@@ -13,9 +13,9 @@ import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
-from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines
+from tests.workspaces import app_with_workspaces
 
 ERRORS = {"400", "404", "409", "413", "422", "503"}
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -84,7 +84,7 @@ def test_page_limit_is_documented_with_the_servers_maximum(tmp_path: Path) -> No
     settings = Settings(
         home=tmp_path / "home", database_url=None, api_url=None, api_key=None, default_limit=50
     )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(app_with_workspaces(settings)) as client:
         schemas = client.get("/api/openapi.json").json()["components"]["schemas"]
         assert client.post("/api/flows/filter", json={"limit": 50}).status_code == 200
         assert client.post("/api/flows/filter", json={"limit": 51}).status_code == 422

@@ -20,12 +20,12 @@ from sqlalchemy import Engine, func, select, text
 from runfolio.client.embedded import EmbeddedClient
 from runfolio.schemas.bodies import ArtifactFilterBody, CollectionFilterBody
 from runfolio.schemas.common import MAX_JSON_DEPTH
-from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import dispose_engines, write
 from runfolio.store.tables import workspaces
 from tests.server.conftest import Api
 from tests.servers import running_server
+from tests.workspaces import app_with_workspaces, create_workspaces
 
 
 def _nested(depth: int) -> Any:
@@ -97,19 +97,23 @@ def _workspace_rows(engine: Engine) -> int:
         return int(conn.execute(select(func.count()).select_from(workspaces)).scalar_one())
 
 
-def test_reads_never_create_a_workspace(api: Any, engine: Engine) -> None:
+def test_unknown_workspaces_are_not_found_and_never_created(api: Any, engine: Engine) -> None:
     before = _workspace_rows(engine)
-    for i in range(50):
+    for i in range(20):
         base = f"/api/accounts/probe/workspaces/w{i}"
         assert api.get(f"{base}/artifacts/{uuid.uuid4()}").status_code == 404
-        assert api.post(f"{base}/artifacts/filter", json={}).json() == []
-        assert api.post(f"{base}/artifacts/count", json={}).json() == 0
+        r = api.post(f"{base}/artifacts/filter", json={})
+        assert r.status_code == 404 and r.json() == {"detail": f"Workspace not found: probe/w{i}"}
+        assert api.post(f"{base}/artifacts/count", json={}).status_code == 404
         assert api.get(f"{base}/artifacts/k/latest").status_code == 404
+        # Writes do not bring a workspace into being either: an admin creates them.
+        r = api.post(f"{base}/artifacts/", json={"key": "k", "data": "x"})
+        assert r.status_code == 404 and r.json() == {"detail": f"Workspace not found: probe/w{i}"}
+        assert api.post(f"{base}/flows/", json={"name": "f"}).status_code == 404
     assert _workspace_rows(engine) == before
-    # A write brings the workspace into being; reads then see its rows.
+    create_workspaces(engine, "probe/w0")
     base = "/api/accounts/probe/workspaces/w0"
     assert api.post(f"{base}/artifacts/", json={"key": "k", "data": "x"}).status_code == 201
-    assert _workspace_rows(engine) == before + 1
     assert len(api.post(f"{base}/artifacts/filter", json={}).json()) == 1
 
 
@@ -200,7 +204,7 @@ def test_a_held_write_lock_neither_freezes_reads_nor_hangs_writes(tmp_path: Path
 def test_a_held_postgresql_lock_answers_busy_and_writes_nothing(settings: Settings) -> None:
     assert settings.database_url is not None
     quick = settings.model_copy(update={"write_timeout": 1.0})
-    with TestClient(create_app(quick)) as client:
+    with TestClient(app_with_workspaces(quick)) as client:
         arts = Api(client, "/api")
         created = arts.create(key="k", data="v1")
         dsn = settings.database_url.replace("postgresql+psycopg://", "postgresql://")

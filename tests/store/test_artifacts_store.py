@@ -225,10 +225,12 @@ def test_filters_and_sorts_compile_on_both_backends(dialect: Dialect, sort: Arti
         stmt = stmt.order_by(*filtering.artifact_order(table, sort))
         sql = str(stmt.compile(dialect=dialect))
         assert "ORDER BY" in sql
+        # Versions may have no key (sorted first, as the protocol does); collections
+        # always have one, so no NULLS clause keeps their unique index usable.
         if sort is ArtifactSort.KEY_ASC:
-            assert "NULLS FIRST" in sql
+            assert ("NULLS FIRST" in sql) == (table is artifacts)
         if sort is ArtifactSort.KEY_DESC:
-            assert "NULLS LAST" in sql
+            assert ("NULLS LAST" in sql) == (table is artifacts)
         if dialect.name == "postgresql":
             assert "strpos(" in sql and "instr(" not in sql
             assert "ILIKE" in sql or crit.key.like_ is None  # type: ignore[union-attr]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import signal
 from types import FrameType
 
@@ -29,6 +31,12 @@ def start(
         "(default RUNFOLIO_SERVER_WORKERS, 1).",
     ),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    insecure_no_auth: bool = typer.Option(
+        False,
+        "--insecure-no-auth",
+        help="Serve a non-loopback address with no users and no auth string: anyone who "
+        "can reach it may read and delete everything.",
+    ),
 ) -> None:
     """Start the server on RUNFOLIO_DATABASE_URL (default: the SQLite file in RUNFOLIO_HOME).
 
@@ -41,6 +49,7 @@ def start(
     host = host or settings.server_host
     port = port or settings.server_port
     workers = workers if workers is not None else settings.server_workers
+    settings = _secured(settings, host, insecure_no_auth)
     url = f"http://{host}:{port}"
     if workers > 1:
         _start_workers(settings, host, port, workers, log_level)
@@ -109,6 +118,45 @@ def _start_workers(settings: Settings, host: str, port: int, workers: int, log_l
     if any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes):
         fail("A server worker failed to start (its error is above); the server stopped.")
     typer.echo("runfolio server stopped.")
+
+
+LOOPBACK_HOSTS = "localhost,127.0.0.1,::1,[::1]"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _secured(settings: Settings, host: str, insecure_no_auth: bool) -> Settings:
+    """Refuse to serve a network address with nobody to authenticate, and answer only to
+    the loopback names on a loopback address (DNS rebinding). The Host allow-list goes
+    into the environment too, where the worker processes read their settings."""
+    from runfolio.store import accounts
+    from runfolio.store.engine import connect, read
+
+    loopback = _is_loopback(host)
+    if not loopback and settings.server_auth_string is None and not insecure_no_auth:
+        engine = connect(settings.resolved_database_url(), pool_size=1)
+        try:
+            with read(engine) as conn:
+                has_users = accounts.any_active_user(conn)
+        finally:
+            engine.dispose()
+        if not has_users:
+            fail(
+                f"Refusing to serve {host} with no users: anyone who can reach it could read "
+                "and delete everything. Create an admin first (`runfolio user create NAME "
+                "--admin`), set RUNFOLIO_SERVER_AUTH_STRING, or pass --insecure-no-auth."
+            )
+    if settings.allowed_hosts is None and loopback:
+        os.environ["RUNFOLIO_ALLOWED_HOSTS"] = LOOPBACK_HOSTS
+        return settings.model_copy(update={"allowed_hosts": LOOPBACK_HOSTS})
+    return settings
 
 
 class _Stopped(Exception):

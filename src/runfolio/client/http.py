@@ -19,11 +19,13 @@ from runfolio._recorder import TaskRunRecorder
 from runfolio._version import __version__
 from runfolio.errors import (
     Conflict,
+    Forbidden,
     Invalid,
     LimitTooLarge,
     NotFound,
     ServerError,
     ServerUnreachable,
+    Unauthenticated,
 )
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
@@ -83,6 +85,12 @@ def _error_from(response: httpx.Response) -> Exception:
         return NotFound(detail or f"Not found: {url}")
     if response.status_code == 409:
         return Conflict(detail or "Conflict")
+    if response.status_code == 401:
+        return Unauthenticated(
+            f"{detail or 'Not authenticated'} (set RUNFOLIO_API_KEY to a key for {url})"
+        )
+    if response.status_code == 403:
+        return Forbidden(detail or "Forbidden")
     if response.status_code == 422:
         max_limit = response.headers.get(LimitTooLarge.header, "")
         if max_limit.isdecimal():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from runfolio.ops.access import Role
 from runfolio.ops.context import Context
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
@@ -18,7 +19,9 @@ from runfolio.store import artifacts as store
 def create_artifact(ctx: Context, action: ArtifactCreate) -> tuple[Artifact, bool]:
     """Store a new version; `False` when a retried create with the same id stored nothing."""
     with ctx.writing() as (conn, ws):
-        return store.create(conn, ws, action, strict=ctx.strict_artifact_data)
+        return store.create(
+            conn, ws, action, strict=ctx.strict_artifact_data, created_by=ctx.caller.principal.name
+        )
 
 
 def read_artifact(ctx: Context, artifact_id: uuid.UUID) -> Artifact:
@@ -37,7 +40,7 @@ def update_artifact(ctx: Context, artifact_id: uuid.UUID, action: ArtifactUpdate
 
 
 def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:
-    with ctx.writing() as (conn, ws):
+    with ctx.writing(Role.ADMIN) as (conn, ws):
         store.delete(conn, ws, artifact_id)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine
 
+from runfolio.ops.access import LOCAL, Principal, Role, authorise
 from runfolio.settings import Settings
 from runfolio.store import workspaces
 from runfolio.store.engine import read, write
@@ -22,13 +23,17 @@ DEFAULT_MAX_LIMIT = 200
 class Caller:
     """The caller of an operation: the workspace it addresses, and who it is.
 
-    `identity` is None for local callers (the embedded client, the CLI on the
-    embedded store) and for servers without accounts.
+    The principal is `LOCAL` for the embedded client and the CLI on the database
+    itself; a server puts there whoever its credentials name.
     """
 
     account: str = DEFAULT_ACCOUNT
     workspace: str = DEFAULT_WORKSPACE
-    identity: str | None = None
+    principal: Principal = LOCAL
+
+    @property
+    def workspace_path(self) -> str:
+        return f"{self.account}/{self.workspace}"
 
     @property
     def is_default_workspace(self) -> bool:
@@ -55,20 +60,26 @@ class Context:
         return resolve_page(limit, offset, self.max_limit)
 
     @contextmanager
-    def reading(self) -> Iterator[tuple[Connection, uuid.UUID]]:
-        """A read transaction and the workspace id (a workspace that does not exist
-        reads as empty: reads never write)."""
+    def reading(self, need: Role = Role.READ) -> Iterator[tuple[Connection, uuid.UUID]]:
+        """A read transaction and the workspace id, once the caller is found to hold
+        `need` there (NotFound, Forbidden otherwise)."""
         with read(self.db) as conn:
-            if self.caller.is_default_workspace:
-                yield conn, DEFAULT_WORKSPACE_ID
-            else:
-                yield conn, workspaces.lookup(conn, self.caller.account, self.caller.workspace)
+            yield conn, self._authorised(conn, need)
 
     @contextmanager
-    def writing(self) -> Iterator[tuple[Connection, uuid.UUID]]:
-        """A write transaction and the workspace id (created on its first write)."""
+    def writing(self, need: Role = Role.WRITE) -> Iterator[tuple[Connection, uuid.UUID]]:
+        """A write transaction and the workspace id, once the caller is found to hold
+        `need` there (deletes ask for `Role.ADMIN`)."""
         with write(self.db) as conn:
-            if self.caller.is_default_workspace:
-                yield conn, DEFAULT_WORKSPACE_ID
-            else:
-                yield conn, workspaces.resolve(conn, self.caller.account, self.caller.workspace)
+            yield conn, self._authorised(conn, need)
+
+    def _authorised(self, conn: Connection, need: Role) -> uuid.UUID:
+        caller = self.caller
+        principal = caller.principal
+        if caller.is_default_workspace:
+            if principal.everywhere is not None and principal.everywhere >= need:
+                return DEFAULT_WORKSPACE_ID  # the common case: no query
+            workspace_id: uuid.UUID | None = DEFAULT_WORKSPACE_ID
+        else:
+            workspace_id = workspaces.lookup(conn, caller.account, caller.workspace)
+        return authorise(principal, workspace_id, caller.workspace_path, need)

@@ -40,7 +40,7 @@ def filter_flows(ctx: Context, body: FlowFilterBody) -> list[Flow]:
 
 def create_flow_run(ctx: Context, action: FlowRunCreate) -> FlowRun:
     with ctx.writing() as (conn, ws):
-        return store.create_flow_run(conn, ws, action)
+        return store.create_flow_run(conn, ws, action, ctx.caller.principal.name)
 
 
 def read_flow_run(ctx: Context, run_id: uuid.UUID) -> FlowRun:

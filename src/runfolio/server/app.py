@@ -8,10 +8,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from runfolio._version import __version__
-from runfolio.ops import Context
+from runfolio.ops import Caller, Context
+from runfolio.ops.access import OPEN
 from runfolio.server.api import admin, artifacts, events, logs, runs
+from runfolio.server.auth import Authenticator
 from runfolio.server.concurrency import Gate
 from runfolio.server.deps import Api
 from runfolio.server.errors import ERROR_RESPONSES, install_error_handlers
@@ -64,7 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pool_size=settings.db_pool_size,
     )
     app.state.gate = gate = Gate(engine, settings.write_timeout, settings.db_pool_size)
-    app.state.default_api = Api(Context.configured(engine, settings), gate)
+    app.state.default_api = Api(Context.configured(engine, settings, Caller(principal=OPEN)), gate)
+    app.state.auth = Authenticator(engine, gate, settings)
     install_error_handlers(app)
     # Each router is included directly (not through a parent router): FastAPI
     # walks nested routers on every request.
@@ -74,6 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
     _document_page_limit(app, settings.default_limit)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    hosts = settings.allowed_host_list()
+    if hosts is not None:
+        # Outermost: a request naming another host (DNS rebinding) is answered 400 first.
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
     return app
 
 

@@ -15,8 +15,11 @@ from starlette.requests import HTTPConnection
 
 from runfolio.errors import NotFound
 from runfolio.ops import Caller, Context
+from runfolio.ops.access import OPEN, Principal
+from runfolio.server.auth import Authenticator
 from runfolio.server.concurrency import Gate
 from runfolio.settings import Settings
+from runfolio.store.tables import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -42,33 +45,45 @@ class Api:
         return await self.gate.write(op, self.ctx, *a, **kw)
 
 
-def caller_of(connection: HTTPConnection) -> Caller:
-    """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one.
-
-    Used by HTTP routes (through `ApiDep`) and by websocket routes alike.
-    """
+def workspace_of(connection: HTTPConnection) -> tuple[str, str]:
+    """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one."""
     params = connection.path_params
     account = params.get("account_id")
     name = params.get("workspace_id")
     if account is None or name is None:
-        return Caller()
+        return DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
     if not (0 < len(account) <= MAX_WORKSPACE_NAME and 0 < len(name) <= MAX_WORKSPACE_NAME):
         raise NotFound(f"Workspace not found: names are 1 to {MAX_WORKSPACE_NAME} characters.")
-    return Caller(account=account, workspace=name)
+    return account, name
 
 
-def api_for(connection: HTTPConnection) -> Api:
+def api_as(connection: HTTPConnection, principal: Principal, workspace: tuple[str, str]) -> Api:
+    """The operations of `principal` in `workspace` (account, name)."""
     state = connection.app.state
-    caller = caller_of(connection)
-    if caller.is_default_workspace:
+    if principal is OPEN and workspace == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
         default: Api = state.default_api
         return default
     settings: Settings = state.settings
+    caller = Caller(account=workspace[0], workspace=workspace[1], principal=principal)
     return Api(Context.configured(state.engine, settings, caller), state.gate)
 
 
+def authenticator(connection: HTTPConnection) -> Authenticator:
+    auth: Authenticator = connection.app.state.auth
+    return auth
+
+
+async def api_for(connection: HTTPConnection) -> Api:
+    """The operations of an API request's caller (by its Authorization header) in the
+    workspace its address names. Unauthenticated when credentials are needed and
+    missing or wrong."""
+    workspace = workspace_of(connection)
+    principal = await authenticator(connection).api_principal(connection)
+    return api_as(connection, principal, workspace)
+
+
 async def _api(connection: HTTPConnection) -> Api:
-    return api_for(connection)
+    return await api_for(connection)
 
 
 async def _settings(connection: HTTPConnection) -> Settings:

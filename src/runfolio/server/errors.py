@@ -17,7 +17,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Match
 
-from runfolio.errors import Busy, Conflict, Invalid, LimitTooLarge, NotFound
+from runfolio.errors import (
+    Busy,
+    Conflict,
+    Forbidden,
+    Invalid,
+    LimitTooLarge,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from runfolio.schemas.common import JSON_TOO_DEEP, json_depth_exceeds
 from runfolio.schemas.errors import ErrorDetail, Rejected, Unavailable
 from runfolio.store.engine import is_unreachable
@@ -37,7 +46,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The body is not readable as UTF-8 JSON, or the X-PREFECT-API-VERSION "
         "header is malformed or older than the server supports.",
     },
-    404: {"model": ErrorDetail, "description": "No such object, or no route at this address."},
+    401: {
+        "model": ErrorDetail,
+        "description": "Credentials are needed (this server has users) and were missing, "
+        "malformed, revoked or expired.",
+    },
+    403: {"model": ErrorDetail, "description": "The caller's role does not allow this."},
+    404: {
+        "model": ErrorDetail,
+        "description": "No such object, no route at this address, or a workspace that does "
+        "not exist or is not the caller's.",
+    },
     409: {"model": ErrorDetail, "description": "The write contradicts what is stored."},
     413: {"model": ErrorDetail, "description": "The body is larger than the server accepts."},
     422: {"model": Rejected, "description": "The request is refused; nothing was written."},
@@ -246,6 +265,30 @@ async def _on_not_found(request: Request, exc: Exception) -> Response:
     return detail(404, str(exc))
 
 
+async def _on_unauthenticated(request: Request, exc: Exception) -> Response:
+    """401 with the challenge clients answer with a key (the UI's pages may send the
+    browser to sign in instead, through `answer_pages_unauthenticated`)."""
+    page: Callable[[Request], Response] | None = getattr(
+        request.app.state, "sign_in_redirect", None
+    )
+    path = request.url.path
+    if page and request.method == "GET" and not (path == "/api" or path.startswith("/api/")):
+        return page(request)
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+async def _on_forbidden(request: Request, exc: Exception) -> JSONResponse:
+    return detail(403, str(exc))
+
+
+async def _on_too_many(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, TooManyAttempts)
+    retry_after = str(max(1, math.ceil(exc.retry_after)))
+    return JSONResponse({"detail": str(exc)}, status_code=429, headers={"Retry-After": retry_after})
+
+
 async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
     return detail(409, str(exc))
 
@@ -322,6 +365,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_request_validation)
     app.add_exception_handler(NotFound, _on_not_found)
     app.add_exception_handler(Conflict, _on_conflict)
+    app.add_exception_handler(Unauthenticated, _on_unauthenticated)
+    app.add_exception_handler(Forbidden, _on_forbidden)
+    app.add_exception_handler(TooManyAttempts, _on_too_many)
     app.add_exception_handler(Invalid, _on_invalid)
     app.add_exception_handler(IntegrityError, _on_integrity)
     app.add_exception_handler(UnicodeEncodeError, _on_unencodable)

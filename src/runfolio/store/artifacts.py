@@ -231,7 +231,12 @@ def _upsert_collection(
 
 
 def create(
-    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate, *, strict: bool = False
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    action: ArtifactCreate,
+    *,
+    strict: bool = False,
+    created_by: str | None = None,
 ) -> tuple[Artifact, bool]:
     """Store a new version. Returns the artifact and whether it was newly created.
 
@@ -256,7 +261,13 @@ def create(
         "flow_run_id": action.flow_run_id,
         "task_run_id": action.task_run_id,
     }
-    row = {"workspace_id": workspace_id, "created": now, "updated": now, **values}
+    row = {
+        "workspace_id": workspace_id,
+        "created": now,
+        "updated": now,
+        "created_by": created_by,
+        **values,
+    }
     try:
         # The version row goes first: if its id is taken, nothing else was written.
         # (SQLite keeps the transaction after a failed statement; elsewhere a savepoint does.)

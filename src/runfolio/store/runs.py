@@ -128,7 +128,12 @@ def _to_flow_run(row: Row[Any]) -> FlowRun:
     return FlowRun.model_construct(**fields)
 
 
-def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCreate) -> FlowRun:
+def create_flow_run(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    action: FlowRunCreate,
+    created_by: str | None = None,
+) -> FlowRun:
     read_flow(conn, workspace_id, action.flow_id)
     now = utcnow()
     run_id = action.id or new_id()
@@ -144,6 +149,7 @@ def create_flow_run(conn: Connection, workspace_id: uuid.UUID, action: FlowRunCr
         "idempotency_key": action.idempotency_key,
         "work_queue_name": action.work_queue_name,
         "deployment_id": action.deployment_id,
+        "created_by": created_by,
         "tags": action.tags,
         "labels": action.labels,
         "empirical_policy": action.empirical_policy,

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Float,
     ForeignKey,
@@ -47,6 +48,11 @@ def _times() -> list[Column[object]]:
         Column("created", UTCDateTime, nullable=False),
         Column("updated", UTCDateTime, nullable=False),
     ]
+
+
+def _created_by() -> Column[str]:
+    # Who made the row: "alice", or "alice (key ci-bot)"; null for local and open callers.
+    return Column("created_by", String(300))
 
 
 def _state_columns() -> list[Column[object]]:
@@ -105,11 +111,14 @@ flow_runs = Table(
     Column("idempotency_key", String(500)),
     Column("work_queue_name", String(200)),
     Column("deployment_id", Uuid),
+    _created_by(),
     *_state_columns(),
     *_times(),
     Index(None, "workspace_id", "flow_id"),
     Index(None, "workspace_id", "start_time"),
     Index(None, "workspace_id", "id"),
+    # The runs page filtered by state: its count and its listing, newest first.
+    Index(None, "workspace_id", "state_type", "id"),
     Index(None, "parent_task_run_id"),
 )
 
@@ -175,6 +184,7 @@ artifacts = Table(
     Column("metadata_", JSONText),
     Column("flow_run_id", Uuid),
     Column("task_run_id", Uuid),
+    _created_by(),
     *_times(),
     # Sorted listings order by (time, id): the id breaks ties, so it is in the index.
     # Ids are unique per workspace: one workspace's ids say nothing about another's.
@@ -205,6 +215,78 @@ artifact_collections = Table(
     Index(None, "workspace_id", "created", "id"),
     Index(None, "workspace_id", "id"),
     Index(None, "latest_id"),
+)
+
+# Accounts: users, their roles per workspace, API keys, signed-in UI sessions.
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("username", String(100), nullable=False, unique=True),
+    # An argon2id hash (its own salt and parameters inside); never the password.
+    Column("password_hash", String(300), nullable=False),
+    # A server admin: admin of every workspace, manages users and workspaces.
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("created", UTCDateTime, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("workspace_id", Uuid, ForeignKey("workspaces.id"), nullable=False),
+    Column("role", String(10), nullable=False),
+    PrimaryKeyConstraint("user_id", "workspace_id"),
+    Index(None, "workspace_id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    # The key's public part ("rfk_" and 12 characters), shown in listings and used to
+    # find the row; the secret part is stored only as a SHA-256 of the whole key.
+    Column("prefix", String(40), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    _workspace(),
+    Column("role", String(10), nullable=False),
+    _created_by(),
+    Column("created", UTCDateTime, nullable=False),
+    Column("last_used", UTCDateTime),
+    Column("expires", UTCDateTime),
+    Column("revoked", UTCDateTime),
+    Index(None, "user_id"),
+)
+
+# Short-lived rows: `runfolio db copy` does not carry them to another store.
+TRANSIENT = {"transient": True}
+
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    # SHA-256 of the session cookie's token: the table holds nothing a browser could send.
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("expires", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
+    info=TRANSIENT,
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # "user:<name>" or "address:<ip>": failures are counted for both.
+    Column("subject", String(400), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "subject", "at"),
+    info=TRANSIENT,
 )
 
 

@@ -291,7 +291,7 @@ def _copy_tables(
             src.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         if _unused(target):
             _adopt_default_workspace(src, target)
-        for table in metadata.sorted_tables:
+        for table in copied_tables():
             result = TableCopy(table.name, source_rows=_count(src, table))
             if progress is not None:
                 progress.start(table.name, result.source_rows)
@@ -309,10 +309,16 @@ def _copy_tables(
     return results
 
 
+def copied_tables() -> list[Table]:
+    """Every table a copy carries, in dependency order: all but the short-lived ones
+    (UI sessions, failed sign-ins), which belong to the server they were made on."""
+    return [table for table in metadata.sorted_tables if not table.info.get("transient")]
+
+
 def _unused(engine: Engine) -> bool:
     """Whether a store holds nothing but the default workspace its creation made."""
     with read(engine) as conn:
-        for table in metadata.sorted_tables:
+        for table in copied_tables():
             if table is workspaces:
                 ids = conn.execute(select(workspaces.c.id)).scalars().all()
                 if list(ids) != [DEFAULT_WORKSPACE_ID]:

@@ -1,16 +1,15 @@
-"""Workspaces: every row belongs to one; named ones come into being on their first write.
-
-Reads never write: a read in a workspace that does not exist yet sees an empty
-one (`NO_WORKSPACE_ID` matches no row).
-"""
+"""Workspaces: every row belongs to one. The default one always exists; named ones
+are created by an admin (`runfolio workspace create ACCOUNT/NAME`), never by use."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
-from sqlalchemy.exc import IntegrityError
 
+from runfolio.errors import Conflict, Invalid
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.store.tables import (
     DEFAULT_ACCOUNT,
@@ -19,11 +18,24 @@ from runfolio.store.tables import (
     workspaces,
 )
 
-# Owns no row: reads of a workspace that does not exist find nothing, without a write.
-NO_WORKSPACE_ID = uuid.UUID("ffffffff-ffff-7fff-bfff-ffffffffffff")
+# Names appear in URLs (`/api/accounts/ACCOUNT/workspaces/NAME/...`): kept to what
+# needs no escaping there, and to the column's size.
+NAME_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,98}[a-z0-9])?$")
 
 
-def _find(conn: Connection, account: str, name: str) -> uuid.UUID | None:
+@dataclass(frozen=True, slots=True)
+class Workspace:
+    id: uuid.UUID
+    account: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.account}/{self.name}"
+
+
+def lookup(conn: Connection, account: str, name: str) -> uuid.UUID | None:
+    """The id of workspace `account/name`, or None when there is none."""
     if (account, name) == (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE):
         return DEFAULT_WORKSPACE_ID
     query = select(workspaces.c.id).where(
@@ -33,28 +45,47 @@ def _find(conn: Connection, account: str, name: str) -> uuid.UUID | None:
     return found
 
 
-def lookup(conn: Connection, account: str, name: str) -> uuid.UUID:
-    """The id of workspace `account/name`, or `NO_WORKSPACE_ID` when it does not exist."""
-    found = _find(conn, account, name)
-    return NO_WORKSPACE_ID if found is None else found
-
-
-def resolve(conn: Connection, account: str, name: str) -> uuid.UUID:
-    """The id of workspace `account/name`, creating it when it does not exist yet."""
-    found = _find(conn, account, name)
-    if found is not None:
-        return found
-    workspace_id = new_id()
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                workspaces.insert().values(
-                    id=workspace_id, account=account, name=name, created=utcnow()
-                )
+def parse_path(path: str) -> tuple[str, str]:
+    """`ACCOUNT/NAME` → (account, name), both checked; `default` is the default workspace."""
+    if path.strip() == DEFAULT_WORKSPACE:
+        return DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
+    account, slash, name = path.strip().partition("/")
+    for part, value in (("account", account), ("name", name)):
+        if not slash or not NAME_PATTERN.match(value):
+            raise Invalid.field(
+                ("workspace",),
+                f"{path!r} is not ACCOUNT/NAME: the {part} must be 1 to 100 lowercase letters, "
+                "digits, dots, dashes or underscores, starting and ending with a letter or digit",
+                path,
             )
-    except IntegrityError:
-        # Created by a concurrent request in between: use that one.
-        created = _find(conn, account, name)
-        assert created is not None
-        return created
-    return workspace_id
+    return account, name
+
+
+def find(conn: Connection, path: str) -> Workspace:
+    """The workspace `ACCOUNT/NAME` names (Invalid if there is none)."""
+    account, name = parse_path(path)
+    found = lookup(conn, account, name)
+    if found is None:
+        raise Invalid.field(("workspace",), f"no workspace {account}/{name}", path)
+    return Workspace(found, account, name)
+
+
+def create(conn: Connection, path: str) -> Workspace:
+    """Create workspace `ACCOUNT/NAME` (Conflict if it exists)."""
+    account, name = parse_path(path)
+    if lookup(conn, account, name) is not None:
+        raise Conflict(f"Workspace {account}/{name} already exists.")
+    workspace_id = new_id()
+    conn.execute(
+        workspaces.insert().values(id=workspace_id, account=account, name=name, created=utcnow())
+    )
+    return Workspace(workspace_id, account, name)
+
+
+def list_all(conn: Connection) -> list[Workspace]:
+    rows = conn.execute(
+        select(workspaces.c.id, workspaces.c.account, workspaces.c.name).order_by(
+            workspaces.c.account, workspaces.c.name
+        )
+    )
+    return [Workspace(*row) for row in rows]

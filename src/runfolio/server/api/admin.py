@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from runfolio._version import API_VERSION, COMPATIBLE_SERVER_VERSION, __version__
-from runfolio.server.deps import ApiDep
 from runfolio.store.engine import read
 
 router = APIRouter(tags=["admin"])
@@ -26,9 +25,11 @@ def _select_one(engine: Engine) -> None:
 
 
 @router.get("/ready")
-async def ready(api: ApiDep) -> JSONResponse:
+async def ready(request: Request) -> JSONResponse:
+    """Open to all, like /health: a probe must not need credentials."""
+    state = request.app.state
     try:
-        await api.gate.read(_select_one, api.ctx.db)
+        await state.gate.read(_select_one, state.engine)
     except Exception:
         return JSONResponse({"message": "Database is not available"}, status_code=503)
     return JSONResponse({"message": "OK"})

@@ -18,7 +18,13 @@ flow_run_run_count, expected_start_time, start_time, end_time, total_run_time`,
 absent fields omitted). Every other event (artifact created/updated, flow-run
 heartbeats, ...) is accepted and dropped: artifacts arrive through their own routes.
 
-The auth token is accepted and not checked (authentication comes later).
+Who may send: the token of the `auth` message, or an `Authorization` header on
+the upgrade request (Prefect's client sends one with an auth string), is checked
+as the REST API checks its header (`runfolio.server.auth`); on a server that
+needs credentials, a missing or bad one is refused (close 1008) and nothing is
+recorded, and each event is written with the caller's role in the addressed
+workspace. A browser's upgrade request from a page of another origin is refused
+before the handshake (a hostile page must not write through a user's browser).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import json
 import logging
 import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -35,10 +42,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.websockets import WebSocketDisconnect
 
 from runfolio import ops
-from runfolio.errors import Busy, RunfolioError
+from runfolio.errors import Busy, Forbidden, NotFound, RunfolioError, Unauthenticated
+from runfolio.ops.access import OPEN, Principal
 from runfolio.schemas.common import Int32
 from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
-from runfolio.server.deps import Api, api_for
+from runfolio.server.deps import Api, api_as, authenticator, workspace_of
 from runfolio.store.events import TaskRunReport
 
 log = logging.getLogger("runfolio.server.events")
@@ -190,19 +198,49 @@ async def _next_text(websocket: WebSocket) -> str | None:
     return bytes(message.get("bytes") or b"").decode("utf-8", "replace")
 
 
-async def _authenticate(websocket: WebSocket) -> bool:
+async def _authenticate(websocket: WebSocket) -> Principal | None:
+    """The `auth` handshake: the principal of the connection, or None once refused."""
     first = await _next_text(websocket)
     if first is None:
-        return False
+        return None
     try:
         message = json.loads(first)
     except ValueError:
         message = None
     if not isinstance(message, dict) or message.get("type") != "auth":
         await websocket.close(POLICY_VIOLATION, reason="Expected 'auth' message")
-        return False
+        return None
+    auth = authenticator(websocket)
+    token = message.get("token")
+    header = websocket.headers.get("authorization")
+    try:
+        if not await auth.required():
+            principal = OPEN
+        elif header is not None:
+            principal = await auth.from_header(header)
+        elif isinstance(token, str) and token:
+            principal = await auth.from_token(token)
+        else:
+            raise Unauthenticated("Not authenticated: the auth message carries no token.")
+    except Unauthenticated as exc:
+        await websocket.send_text(json.dumps({"type": "auth_failure", "reason": str(exc)}))
+        await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
+        return None
     await websocket.send_text(json.dumps({"type": "auth_success"}))
-    return True
+    return principal
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    """Whether the upgrade request comes from a page of this server, or from no page
+    (clients other than browsers send no Origin)."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    host = urlsplit(origin).netloc.lower()
+    if host and host == websocket.headers.get("host", "").lower():
+        return True
+    allowed = websocket.app.state.settings.allowed_host_list()
+    return bool(allowed) and urlsplit(origin).hostname in allowed
 
 
 async def _handle(api: Api, frame: str) -> None:
@@ -224,19 +262,28 @@ async def _handle(api: Api, frame: str) -> None:
 @router.websocket("/events/in")
 async def events_in(websocket: WebSocket) -> None:
     """Receive events; record the task runs they report."""
+    if not _same_origin(websocket):
+        log.warning("refused an events connection from origin %s", websocket.headers["origin"])
+        await websocket.close(POLICY_VIOLATION)  # before accepting: the handshake gets 403
+        return
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
-        if not await _authenticate(websocket):
+        principal = await _authenticate(websocket)
+        if principal is None:
             return
         try:
-            api = api_for(websocket)
+            api = api_as(websocket, principal, workspace_of(websocket))
         except RunfolioError as exc:
             await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
             return
         while (frame := await _next_text(websocket)) is not None:
             try:
                 await _handle(api, frame)
+            except (NotFound, Forbidden) as exc:
+                # Not this caller's workspace, or a read-only role: nothing is recorded.
+                await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
+                return
             except (OperationalError, Busy):
                 # The database is unavailable: close so the client reconnects and
                 # resends the events it has no confirmation for.

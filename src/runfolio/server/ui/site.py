@@ -31,12 +31,15 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from runfolio.errors import NotFound
+from runfolio.errors import NotFound, Unauthenticated
 from runfolio.ops import Context
-from runfolio.server.deps import ApiDep
+from runfolio.ops.access import OPEN, Principal
+from runfolio.server.auth import SESSION_COOKIE, SignedIn
+from runfolio.server.deps import api_as, authenticator
 from runfolio.server.responses import model_response
 from runfolio.server.ui import urls
 from runfolio.server.ui.templating import page
+from runfolio.store.tables import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,8 +70,24 @@ class PageApi:
         return await run_in_threadpool(fn, self.ctx, *args, **kwargs)
 
 
-async def _page_api(api: ApiDep) -> PageApi:
-    return PageApi(api.ctx)
+async def ui_principal(request: Request) -> tuple[Principal, SignedIn | None]:
+    """Who looks at a page: the signed-in user (session cookie), else a script's
+    Authorization header, else anyone on an open server."""
+    auth = authenticator(request)
+    signed_in = await auth.session(request.cookies.get(SESSION_COOKIE))
+    if signed_in is not None:
+        return signed_in.principal, signed_in
+    if not await auth.required():
+        return OPEN, None
+    header = request.headers.get("authorization")
+    if header is not None:
+        return await auth.from_header(header), None
+    raise Unauthenticated("Not signed in.")
+
+
+async def _page_api(request: Request) -> PageApi:
+    principal, _ = await ui_principal(request)
+    return PageApi(api_as(request, principal, (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE)).ctx)
 
 
 PageApiDep = Annotated[PageApi, Depends(_page_api)]
