@@ -86,7 +86,7 @@ def authorise(
         raise NotFound(f"Workspace not found: {workspace}")
     if role < need:
         raise Forbidden(
-            f"Your role in workspace {workspace} is {role.label}: to {_ACTIONS[need]} "
-            f"needs the {need.label} role."
+            f"Your role in workspace {workspace} is {role.label}; to {_ACTIONS[need]} "
+            f"here takes the {need.label} role."
         )
     return workspace_id
