@@ -114,6 +114,7 @@ class RunSummary(BaseModel):
     total_run_time: float
     task_run_count: int
     artifact_count: int
+    created_by: str | None = None
 
 
 class TaskRunSummary(BaseModel):
@@ -252,6 +253,21 @@ def run_labels(
         .where(flow_runs.c.workspace_id == workspace_id, flow_runs.c.id.in_(ids))
     )
     return {row.id: RunLabel.model_construct(**row._mapping) for row in conn.execute(stmt)}
+
+
+def artifact_creators(
+    conn: Connection, workspace_id: uuid.UUID, artifact_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Who created each of these artifacts, where recorded (the API's `Artifact` has no
+    such field: it follows the protocol)."""
+    ids = set(artifact_ids)
+    if not ids:
+        return {}
+    a = artifacts.c
+    stmt = select(a.id, a.created_by).where(
+        a.workspace_id == workspace_id, a.id.in_(ids), a.created_by.is_not(None)
+    )
+    return {row.id: row.created_by for row in conn.execute(stmt)}
 
 
 def task_run_names(

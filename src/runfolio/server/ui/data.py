@@ -124,6 +124,7 @@ def artifacts_page(
 def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[ArtifactView]:
     labels = views.run_labels(conn, ws, (v.artifact.flow_run_id for v in found))
     names = views.task_run_names(conn, ws, (v.artifact.task_run_id for v in found))
+    creators = views.artifact_creators(conn, ws, (v.artifact.id for v in found))
     shown = []
     for artifact, text in found:
         data = stored.decode(artifact.type, text)
@@ -135,6 +136,7 @@ def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[Ar
                 data_text=data.text,
                 flow_run=labels.get(artifact.flow_run_id) if artifact.flow_run_id else None,
                 task_run_name=names.get(artifact.task_run_id) if artifact.task_run_id else None,
+                created_by=creators.get(artifact.id),
             )
         )
     return shown

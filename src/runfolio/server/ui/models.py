@@ -36,6 +36,17 @@ RUN_STATES = (
 )
 
 
+class Header(BaseModel):
+    """The page header's account controls (not part of any JSON twin: it holds the
+    CSRF token)."""
+
+    auth_on: bool
+    user: str | None = Field(description="The signed-in user (None: not signed in).")
+    csrf_token: str
+    workspaces: list[str] = Field(description="The workspaces the caller may read, as paths.")
+    current: str | None = Field(description="The workspace the pages show.")
+
+
 class Paging(BaseModel):
     page: int
     per_page: int
@@ -108,6 +119,9 @@ class ArtifactView(BaseModel):
     )
     flow_run: RunLabel | None
     task_run_name: str | None
+    created_by: str | None = Field(
+        default=None, description="Who created it (a user or key), when recorded."
+    )
     version: int | None = Field(
         default=None, description="1 for a key's first version, 2 for the next…"
     )

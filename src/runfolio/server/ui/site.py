@@ -29,7 +29,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from runfolio.errors import NotFound, Unauthenticated
 from runfolio.ops import Context
@@ -37,9 +37,9 @@ from runfolio.ops.access import OPEN, Principal
 from runfolio.server.auth import SESSION_COOKIE, SignedIn
 from runfolio.server.deps import api_as, authenticator
 from runfolio.server.responses import model_response
-from runfolio.server.ui import urls
+from runfolio.server.ui import cookies, csrf, urls, workspace
+from runfolio.server.ui.models import Header
 from runfolio.server.ui.templating import page
-from runfolio.store.tables import DEFAULT_ACCOUNT, DEFAULT_WORKSPACE
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -62,6 +62,10 @@ class PageApi:
     """
 
     ctx: Context
+    # The page header's account controls, and whether its CSRF token is new (the
+    # response then sets the double-submit cookie the token must match).
+    header: Header | None = None
+    new_csrf_cookie: bool = False
 
     async def read(
         self, fn: Callable[Concatenate[Context, P], T], *args: P.args, **kwargs: P.kwargs
@@ -86,8 +90,23 @@ async def ui_principal(request: Request) -> tuple[Principal, SignedIn | None]:
 
 
 async def _page_api(request: Request) -> PageApi:
-    principal, _ = await ui_principal(request)
-    return PageApi(api_as(request, principal, (DEFAULT_ACCOUNT, DEFAULT_WORKSPACE)).ctx)
+    """The caller's context in the workspace the pages show (`workspace.choose`)."""
+    principal, signed_in = await ui_principal(request)
+    state = request.app.state
+    found = await state.gate.read(workspace.readable, state.engine, principal)
+    current = workspace.choose(found, request.cookies.get(cookies.WORKSPACE_COOKIE))
+    token, new_token = csrf.page_token(request, signed_in)
+    header = Header(
+        auth_on=signed_in is not None or await authenticator(request).required(),
+        user=signed_in.principal.name if signed_in else None,
+        csrf_token=token,
+        workspaces=[w.path for w in found],
+        current=current.path if current else None,
+    )
+    if current is None:
+        raise workspace.NoWorkspace(header)
+    ctx = api_as(request, principal, (current.account, current.name)).ctx
+    return PageApi(ctx, header, new_token)
 
 
 PageApiDep = Annotated[PageApi, Depends(_page_api)]
@@ -100,6 +119,16 @@ def _nothing_here(**_: Any) -> str:
 def not_found_page(request: Request, message: str | None = None) -> Response:
     """The 404 page (for every address outside /api that finds nothing)."""
     return page("404.html", {"message": message or NOTHING_HERE}, status_code=404)
+
+
+async def no_workspace_page(request: Request, exc: Exception) -> Response:
+    """403 for a caller who may read no workspace: a page (with the header, so they can
+    sign out), or `{"detail": ...}` under /api."""
+    assert isinstance(exc, workspace.NoWorkspace)
+    if request.url.path.startswith(urls.API_UI):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    context = {"title": "No workspace", "message": str(exc)}
+    return page("message.html", context, status_code=403, header=exc.header)
 
 
 def _view_parameters(view: View) -> tuple[list[inspect.Parameter], type[BaseModel]]:
@@ -174,8 +203,10 @@ class Site:
                     raise NotFound(missing(**values)) from None
                 twin = _twin_url(request)
                 response = await run_in_threadpool(
-                    page, template, {"p": found}, nav=nav, json_url=twin
+                    page, template, {"p": found}, nav=nav, json_url=twin, header=api.header
                 )
+                if api.new_csrf_cookie and api.header is not None:
+                    cookies.set_csrf(response, request, api.header.csrf_token)
                 link = quote(twin, safe=_URL_SAFE)
                 response.headers["Link"] = f'<{link}>; rel="alternate"; type="application/json"'
                 return response

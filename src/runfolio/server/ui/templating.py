@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse
 
 from runfolio._version import __version__
 from runfolio.server.ui import fmt, render, tables, urls
-from runfolio.server.ui.models import ARTIFACT_SORTS, ARTIFACT_TYPES, RUN_STATES
+from runfolio.server.ui.models import ARTIFACT_SORTS, ARTIFACT_TYPES, RUN_STATES, Header
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -27,6 +27,8 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
+    # frame-ancestors says the same; this is for browsers that predate it (clickjacking).
+    "X-Frame-Options": "DENY",
 }
 
 SORT_LABELS = {
@@ -99,12 +101,14 @@ def page(
     status_code: int = 200,
     nav: str = "",
     json_url: str | None = None,
+    header: Header | None = None,
 ) -> HTMLResponse:
     """Render a page template with the security headers every page carries.
 
-    `nav` marks the current section; `json_url` is the page's JSON twin.
+    `nav` marks the current section; `json_url` is the page's JSON twin; `header`
+    the account controls (None: the header shows none).
     """
     html = env.get_template(template).render(
-        nav=nav, json_url=json_url, now=dt.datetime.now(dt.UTC), **context
+        nav=nav, json_url=json_url, header=header, now=dt.datetime.now(dt.UTC), **context
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

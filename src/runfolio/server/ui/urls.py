@@ -25,6 +25,9 @@ RUN = "/runs/{run_id:uuid}"
 # Run engines that speak the same protocol log `<server>/runs/flow-run/<id>`.
 RUN_FROM_OTHER_CLIENTS = "/runs/flow-run/{run_id:uuid}"
 LIVE = "/live"  # JSON only, under API_UI
+SIGN_IN = "/sign-in"
+SIGN_OUT = "/sign-out"
+WORKSPACE = "/workspace"  # POST: choose the workspace pages show
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -74,6 +77,28 @@ def run(run_id: uuid.UUID, apage: int = 1) -> str:
 
 def task_run_anchor(run_id: uuid.UUID, task_run_id: uuid.UUID) -> str:
     return f"{run(run_id)}#task-{task_run_id}"
+
+
+def sign_in(next: str | None = None) -> str:
+    """The sign-in page, coming back to `next` (a local path) after."""
+    return SIGN_IN + _query(next=next if next and next != HOME else None)
+
+
+def local_path(value: str | None) -> str:
+    """`value` if it is a path on this server, else `/`: where a form may send the
+    browser next without making the server an open redirect.
+
+    A single leading slash only: `//host` and `/\\host` are other hosts to browsers,
+    which also drop tabs and newlines inside URLs.
+    """
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return HOME
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        return HOME
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return HOME
+    return value
 
 
 def static(path: str) -> str:
