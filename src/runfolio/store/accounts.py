@@ -73,7 +73,8 @@ class User:
 _USER_COLUMNS = (users.c.id, users.c.username, users.c.is_admin, users.c.disabled, users.c.created)
 
 
-def create_user(conn: Connection, username: str, password: str, *, is_admin: bool) -> User:
+def check_new_username(conn: Connection, username: str) -> None:
+    """Invalid if `username` is not allowed, Conflict if it is taken."""
     if not USERNAME_PATTERN.match(username):
         raise Invalid.field(
             ("username",),
@@ -83,6 +84,10 @@ def create_user(conn: Connection, username: str, password: str, *, is_admin: boo
         )
     if conn.execute(select(users.c.id).where(users.c.username == username)).first():
         raise Conflict(f"User {username} already exists.")
+
+
+def create_user(conn: Connection, username: str, password: str, *, is_admin: bool) -> User:
+    check_new_username(conn, username)
     user = User(new_id(), username, is_admin, False, utcnow())
     conn.execute(
         users.insert().values(
@@ -150,29 +155,31 @@ def check_password(conn: Connection, username: str, password: str) -> User | Non
 # ---- roles -----------------------------------------------------------------
 
 
-def set_role(conn: Connection, user: User, workspace: Workspace, role: Role | None) -> None:
+def set_role(conn: Connection, user: User, workspace: Workspace, role: Role | None) -> int:
     """Give `user` `role` in `workspace` (None: remove them from it).
 
     Keys the user made for that workspace keep at most the new role: lowering a
-    role lowers them, removing the user revokes them.
+    role lowers them, removing the user revokes them. Returns how many keys that
+    changed (so the admin can be told).
     """
     where = (memberships.c.user_id == user.id) & (memberships.c.workspace_id == workspace.id)
     conn.execute(delete(memberships).where(where))
     keys_here = (api_keys.c.user_id == user.id) & (api_keys.c.workspace_id == workspace.id)
     if role is None:
-        conn.execute(
+        revoked = conn.execute(
             update(api_keys).where(keys_here, api_keys.c.revoked.is_(None)).values(revoked=utcnow())
         )
-        return
+        return revoked.rowcount
     conn.execute(
         memberships.insert().values(user_id=user.id, workspace_id=workspace.id, role=role.label)
     )
-    for lower in [r for r in Role if r > role]:
-        conn.execute(
-            update(api_keys)
-            .where(keys_here, api_keys.c.role == lower.label)
-            .values(role=role.label)
-        )
+    above = [r.label for r in Role if r > role]
+    # Revoked keys are left as they were: they are not counted as lowered.
+    live = api_keys.c.revoked.is_(None)
+    lowered = conn.execute(
+        update(api_keys).where(keys_here, live, api_keys.c.role.in_(above)).values(role=role.label)
+    )
+    return lowered.rowcount
 
 
 def roles_of(conn: Connection, user_id: uuid.UUID) -> dict[uuid.UUID, Role]:

@@ -3,11 +3,12 @@ are created by an admin (`runfolio workspace create ACCOUNT/NAME`), never by use
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from runfolio.errors import Conflict, Invalid
 from runfolio.schemas.common import new_id, utcnow
@@ -15,6 +16,7 @@ from runfolio.store.tables import (
     DEFAULT_ACCOUNT,
     DEFAULT_WORKSPACE,
     DEFAULT_WORKSPACE_ID,
+    memberships,
     workspaces,
 )
 
@@ -89,3 +91,28 @@ def list_all(conn: Connection) -> list[Workspace]:
         )
     )
     return [Workspace(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A workspace as an admin's listing shows it."""
+
+    workspace: Workspace
+    created: dt.datetime
+    members: int
+
+
+def list_summaries(conn: Connection) -> list[Summary]:
+    """Every workspace with its creation time and how many users have a role in it."""
+    members = func.count(memberships.c.user_id)
+    rows = conn.execute(
+        select(workspaces.c.id, workspaces.c.account, workspaces.c.name, workspaces.c.created)
+        .add_columns(members)
+        .outerjoin(memberships, memberships.c.workspace_id == workspaces.c.id)
+        .group_by(workspaces.c.id, workspaces.c.account, workspaces.c.name, workspaces.c.created)
+        .order_by(workspaces.c.account, workspaces.c.name)
+    )
+    return [
+        Summary(Workspace(ws_id, account, name), created, count)
+        for ws_id, account, name, created, count in rows
+    ]
