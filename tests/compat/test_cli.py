@@ -14,26 +14,28 @@ from tests.compat.conftest import PrefectUser, one_line, output_of
 pytestmark = pytest.mark.compat
 
 
-def _create(api_url: str, **body: Any) -> dict[str, Any]:
-    response = httpx.post(f"{api_url}/artifacts/", json=body)
+def _create(api: httpx.Client, **body: Any) -> dict[str, Any]:
+    response = api.post("/artifacts/", json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
     return created
 
 
-def _keys_stored(api_url: str) -> list[str | None]:
-    response = httpx.post(f"{api_url}/artifacts/filter", json={"sort": "CREATED_DESC"})
+def _keys_stored(api: httpx.Client) -> list[str | None]:
+    response = api.post("/artifacts/filter", json={"sort": "CREATED_DESC"})
     return [a["key"] for a in response.json()]
 
 
-def test_artifact_commands(prefect_user: PrefectUser) -> None:
-    api_url = prefect_user.server.api_url
+def test_artifact_commands(prefect_user: PrefectUser, runfolio_api: httpx.Client) -> None:
+    api = runfolio_api
+    # Deletes need the admin role in the workspace: the admin's key, as user:key.
+    prefect_user.as_user("admin")
     run_id = str(uuid.uuid4())
-    md_v1 = _create(api_url, key="cli-md", type="markdown", data="# v1", flow_run_id=run_id)
-    md_v2 = _create(api_url, key="cli-md", type="markdown", data="# v2", description="second")
-    table = _create(api_url, key="cli-table", type="table", data='[{"a": 1}]')
-    progress = _create(api_url, key="cli-progress", type="progress", data=42.5)
-    _create(api_url, type="markdown", data="keyless")
+    md_v1 = _create(api, key="cli-md", type="markdown", data="# v1", flow_run_id=run_id)
+    md_v2 = _create(api, key="cli-md", type="markdown", data="# v2", description="second")
+    table = _create(api, key="cli-table", type="table", data='[{"a": 1}]')
+    progress = _create(api, key="cli-progress", type="progress", data=42.5)
+    _create(api, type="markdown", data="keyless")
 
     # ls: the latest version of each key, as a table.
     ls = prefect_user.cli("artifact", "ls")
@@ -76,7 +78,7 @@ def test_artifact_commands(prefect_user: PrefectUser) -> None:
     deleted = prefect_user.cli("artifact", "delete", "cli-md")
     assert deleted.returncode == 0, output_of(deleted)
     assert "Deleted 2 artifact(s) with key 'cli-md'." in one_line(deleted.stdout)
-    assert "cli-md" not in _keys_stored(api_url)
+    assert "cli-md" not in _keys_stored(api)
 
     again = prefect_user.cli("artifact", "delete", "cli-md")
     assert again.returncode == 1, output_of(again)
@@ -86,11 +88,11 @@ def test_artifact_commands(prefect_user: PrefectUser) -> None:
     by_id = prefect_user.cli("artifact", "delete", "--id", table["id"])
     assert by_id.returncode == 0, output_of(by_id)
     assert f"Deleted artifact with id '{table['id']}'." in one_line(by_id.stdout)
-    assert httpx.get(f"{api_url}/artifacts/{table['id']}").status_code == 404
-    assert httpx.get(f"{api_url}/artifacts/cli-table/latest").status_code == 404
+    assert api.get(f"/artifacts/{table['id']}").status_code == 404
+    assert api.get("/artifacts/cli-table/latest").status_code == 404
 
     gone = prefect_user.cli("artifact", "delete", "--id", table["id"])
     assert gone.returncode == 1, output_of(gone)
     assert f"Artifact with id '{table['id']}' not found!" in one_line(gone.stdout)
 
-    assert sorted(_keys_stored(api_url), key=str) == [None, "cli-progress"]
+    assert sorted(_keys_stored(api), key=str) == [None, "cli-progress"]

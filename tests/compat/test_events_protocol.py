@@ -173,6 +173,22 @@ def test_first_frame_must_be_auth(api: TestClient) -> None:
     assert closed.value.code == 1008
 
 
+def test_after_an_authorization_header_the_auth_message_may_be_skipped(api: TestClient) -> None:
+    """Prefect's Cloud client (PREFECT_API_URL under PREFECT_CLOUD_API_URL) sends its
+    key as a header on the upgrade and its events straight away, without the prefect
+    subprotocol; it reads no answer."""
+    run_id = uuid.uuid4()
+    header = {"Authorization": "bearer pnu_ghijk"}
+    with api.websocket_connect("/api/events/in", headers=header) as ws:
+        assert ws.accepted_subprotocol is None
+        ws.send_text(json.dumps(task_run_event(run_id, None, "PENDING", T0)))
+        deadline = time.monotonic() + 10
+        while api.get(f"/api/task_runs/{run_id}").status_code != 200:
+            assert time.monotonic() < deadline, "the first event was not recorded in 10 s"
+            time.sleep(0.01)
+    assert task_run(api, run_id)["state_type"] == "PENDING"
+
+
 def test_pending_running_completed_build_a_task_run(api: TestClient) -> None:
     run_id, flow_run_id = uuid.uuid4(), uuid.uuid4()
     start, end = T0 + dt.timedelta(seconds=1), T0 + dt.timedelta(seconds=3)

@@ -1,6 +1,8 @@
 """A Prefect script (@flow, @task, the five artifact helpers) run unchanged against
-runfolio, then checked through runfolio's own API: artifacts with their runs, the flow
-run COMPLETED, task runs built from the client's events, and a clean output."""
+runfolio with auth on, then checked through runfolio's own API: artifacts with their
+runs, the flow run COMPLETED, task runs built from the client's events, and a clean
+output. The main script runs under each client configuration that works end to end
+(REST and the events websocket); test_auth_configurations.py has the others."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.compat.conftest import PrefectUser, output_of, trouble
+from tests.compat.conftest import KEYS, SERVER_AUTH_STRING, PrefectUser, output_of, trouble
 
 pytestmark = pytest.mark.compat
 
@@ -115,13 +117,15 @@ EXPECTED = {
 }
 
 
-def _get(api_url: str, path: str) -> Any:
-    response = httpx.get(f"{api_url}{path}")
+def _get(api: httpx.Client, path: str) -> Any:
+    response = api.get(path)
     assert response.status_code == 200, f"GET {path}: {response.status_code} {response.text}"
     return response.json()
 
 
-def _task_runs_when_finished(api_url: str, flow_run_id: str, count: int) -> list[dict[str, Any]]:
+def _task_runs_when_finished(
+    api: httpx.Client, flow_run_id: str, count: int
+) -> list[dict[str, Any]]:
     """The flow run's task runs once `count` of them have finished.
 
     They are built from events the client sends in the background; the server may
@@ -130,18 +134,18 @@ def _task_runs_when_finished(api_url: str, flow_run_id: str, count: int) -> list
     body = {"flow_runs": {"id": {"any_": [flow_run_id]}}}
     deadline = time.monotonic() + 15
     while True:
-        runs = httpx.post(f"{api_url}/task_runs/filter", json=body).json()
+        runs = api.post("/task_runs/filter", json=body).json()
         if len(runs) >= count and all(r["end_time"] for r in runs):
             return list(runs)
         assert time.monotonic() < deadline, f"task runs after 15 s: {json.dumps(runs)[:2000]}"
         time.sleep(0.1)
 
 
-def _finished_task_run(api_url: str, task_run_id: str) -> dict[str, Any]:
+def _finished_task_run(api: httpx.Client, task_run_id: str) -> dict[str, Any]:
     """The task run once its final state arrived (see `_task_runs_when_finished`)."""
     deadline = time.monotonic() + 15
     while True:
-        response = httpx.get(f"{api_url}/task_runs/{task_run_id}")
+        response = api.get(f"/task_runs/{task_run_id}")
         if response.status_code == 200 and response.json()["end_time"]:
             run: dict[str, Any] = response.json()
             return run
@@ -149,8 +153,22 @@ def _finished_task_run(api_url: str, task_run_id: str) -> dict[str, Any]:
         time.sleep(0.1)
 
 
-def test_flow_with_tasks_creating_every_artifact_type(prefect_user: PrefectUser) -> None:
-    api_url = prefect_user.server.api_url
+# The client configurations that work end to end against a server with auth on:
+# (server set-up, how the Prefect user signs in).
+WORKING = [
+    pytest.param(KEYS, "auth-string", id="PREFECT_API_AUTH_STRING=user:key"),
+    pytest.param(KEYS, "cloud", id="PREFECT_API_KEY+PREFECT_CLOUD_API_URL"),
+    pytest.param(SERVER_AUTH_STRING, "auth-string", id="server-auth-string"),
+]
+
+
+@pytest.mark.parametrize(("server", "sign_in"), WORKING, indirect=["server"])
+def test_flow_with_tasks_creating_every_artifact_type(
+    prefect_user: PrefectUser, runfolio_api: httpx.Client, sign_in: str
+) -> None:
+    api = runfolio_api
+    if sign_in == "cloud":
+        prefect_user.as_cloud_user("ci-bot")
     result = prefect_user.script("compat_flow.py", SCRIPT)
     assert result.returncode == 0, output_of(result)
     assert not trouble(result), output_of(result)
@@ -159,20 +177,20 @@ def test_flow_with_tasks_creating_every_artifact_type(prefect_user: PrefectUser)
     flow_run_id = made["flow_run_id"]
     assert made["got"] == made["artifacts"]["markdown"]["id"]
 
-    flow_run = _get(api_url, f"/flow_runs/{flow_run_id}")
+    flow_run = _get(api, f"/flow_runs/{flow_run_id}")
     assert flow_run["state_type"] == "COMPLETED"
     assert flow_run["state"]["name"] == "Completed"
     assert flow_run["start_time"] and flow_run["end_time"]
-    flow = _get(api_url, f"/flows/{flow_run['flow_id']}")
+    flow = _get(api, f"/flows/{flow_run['flow_id']}")
     assert flow["name"] == "compat-flow"
-    states = [s["type"] for s in _get(api_url, f"/flow_runs/{flow_run_id}/states")]
+    states = [s["type"] for s in _get(api, f"/flow_runs/{flow_run_id}/states")]
     assert states == ["PENDING", "RUNNING", "COMPLETED"]
 
-    task_runs = {r["id"]: r for r in _task_runs_when_finished(api_url, flow_run_id, 5)}
+    task_runs = {r["id"]: r for r in _task_runs_when_finished(api, flow_run_id, 5)}
     assert len(task_runs) == 5
     for kind, (key, type_, data, description) in EXPECTED.items():
         made_here = made["artifacts"][kind]
-        artifact = _get(api_url, f"/artifacts/{made_here['id']}")
+        artifact = _get(api, f"/artifacts/{made_here['id']}")
         assert (artifact["key"], artifact["type"]) == (key, type_), artifact
         assert (artifact["data"], artifact["description"]) == (data, description), artifact
         assert artifact["flow_run_id"] == flow_run_id
@@ -185,34 +203,34 @@ def test_flow_with_tasks_creating_every_artifact_type(prefect_user: PrefectUser)
         assert (task_run["state_type"], task_run["state_name"]) == ("COMPLETED", "Completed")
         assert task_run["run_count"] == 1
         assert task_run["start_time"] <= task_run["end_time"]
-        history = _get(api_url, f"/task_runs/{task_run['id']}/states")
+        history = _get(api, f"/task_runs/{task_run['id']}/states")
         assert [s["type"] for s in history] == ["PENDING", "RUNNING", "COMPLETED"]
 
-    latest = _get(api_url, "/artifacts/compat-progress/latest")
+    latest = _get(api, "/artifacts/compat-progress/latest")
     assert (latest["data"], latest["description"]) == (100.0, "done")
-    by_task = httpx.post(
-        f"{api_url}/artifacts/filter",
+    by_task = api.post(
+        "/artifacts/filter",
         json={"task_runs": {"state": {"type": {"any_": ["COMPLETED"]}}}},
     ).json()
     assert len(by_task) == 5
 
-    logs = httpx.post(
-        f"{api_url}/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}
-    ).json()
+    logs = api.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}}).json()
     assert any("Finished in state Completed" in log["message"] for log in logs)
 
 
-def test_persisted_result_becomes_an_artifact(prefect_user: PrefectUser) -> None:
-    api_url = prefect_user.server.api_url
+def test_persisted_result_becomes_an_artifact(
+    prefect_user: PrefectUser, runfolio_api: httpx.Client
+) -> None:
+    api = runfolio_api
     result = prefect_user.script("persisted.py", PERSISTED)
     assert result.returncode == 0, output_of(result)
     assert not trouble(result), output_of(result)
     flow_run_id = next(
         x.removeprefix("RUN ") for x in result.stdout.splitlines() if x.startswith("RUN ")
     )
-    assert _get(api_url, f"/flow_runs/{flow_run_id}")["state_type"] == "COMPLETED"
-    found = httpx.post(
-        f"{api_url}/artifacts/filter",
+    assert _get(api, f"/flow_runs/{flow_run_id}")["state_type"] == "COMPLETED"
+    found = api.post(
+        "/artifacts/filter",
         json={"artifacts": {"flow_run_id": {"any_": [flow_run_id]}}},
     ).json()
     assert len(found) == 1, f"{found}\n{output_of(result)}"
@@ -263,8 +281,10 @@ if __name__ == "__main__":
 """
 
 
-def test_subflow_mapped_and_async_tasks(prefect_user: PrefectUser) -> None:
-    api_url = prefect_user.server.api_url
+def test_subflow_mapped_and_async_tasks(
+    prefect_user: PrefectUser, runfolio_api: httpx.Client
+) -> None:
+    api = runfolio_api
     result = prefect_user.script("nested.py", NESTED)
     assert result.returncode == 0, output_of(result)
     assert not trouble(result), output_of(result)
@@ -272,17 +292,17 @@ def test_subflow_mapped_and_async_tasks(prefect_user: PrefectUser) -> None:
     made = json.loads(line.removeprefix("RESULT "))
     assert made == {"sync": {"run": made["sync"]["run"], "total": 21}, "async": 1}
 
-    runs = httpx.post(f"{api_url}/flow_runs/filter", json={}).json()
+    runs = api.post("/flow_runs/filter", json={}).json()
     assert sorted(r["state_type"] for r in runs) == ["COMPLETED"] * 3
     [subflow] = [r for r in runs if r["parent_task_run_id"]]
     assert (
-        _get(api_url, f"/task_runs/{subflow['parent_task_run_id']}")["flow_run_id"]
+        _get(api, f"/task_runs/{subflow['parent_task_run_id']}")["flow_run_id"]
         == (made["sync"]["run"])
     )
-    mapped = _task_runs_when_finished(api_url, subflow["id"], 3)
+    mapped = _task_runs_when_finished(api, subflow["id"], 3)
     assert sorted(r["state_type"] for r in mapped) == ["COMPLETED"] * 3
 
-    artifacts = httpx.post(f"{api_url}/artifacts/filter", json={"sort": "KEY_ASC"}).json()
+    artifacts = api.post("/artifacts/filter", json={"sort": "KEY_ASC"}).json()
     assert [a["key"] for a in artifacts] == [
         "async-table",
         "square-0",
@@ -292,6 +312,6 @@ def test_subflow_mapped_and_async_tasks(prefect_user: PrefectUser) -> None:
     ]
     assert all(a["flow_run_id"] and a["task_run_id"] for a in artifacts)
     for artifact in artifacts:
-        task_run = _finished_task_run(api_url, artifact["task_run_id"])
+        task_run = _finished_task_run(api, artifact["task_run_id"])
         assert task_run["flow_run_id"] == artifact["flow_run_id"]
         assert task_run["state_type"] == "COMPLETED"

@@ -124,6 +124,10 @@ def _to_flow_run(row: Row[Any]) -> FlowRun:
         labels=m["labels"] or {},
         empirical_policy=m["empirical_policy"] or {},
         state=state_from_row(m),
+        # The column is the name runfolio's UI shows; Prefect's `created_by` is an
+        # object (id, type, display_value) its client validates, and the filters
+        # treat it as never recorded: the API keeps it null.
+        created_by=None,
     )
     return FlowRun.model_construct(**fields)
 

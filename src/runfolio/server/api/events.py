@@ -23,8 +23,11 @@ the upgrade request (Prefect's client sends one with an auth string), is checked
 as the REST API checks its header (`runfolio.server.auth`); on a server that
 needs credentials, a missing or bad one is refused (close 1008) and nothing is
 recorded, and each event is written with the caller's role in the addressed
-workspace. A browser's upgrade request from a page of another origin is refused
-before the handshake (a hostile page must not write through a user's browser).
+workspace. A connection whose upgrade carried an `Authorization` header may skip
+the `auth` message: Prefect's Cloud client (used when PREFECT_API_URL starts with
+PREFECT_CLOUD_API_URL) sends `Authorization: bearer <PREFECT_API_KEY>` and then its
+events straight away. A browser's upgrade request from a page of another origin is
+refused before the handshake (a hostile page must not write through a user's browser).
 """
 
 from __future__ import annotations
@@ -198,8 +201,10 @@ async def _next_text(websocket: WebSocket) -> str | None:
     return bytes(message.get("bytes") or b"").decode("utf-8", "replace")
 
 
-async def _authenticate(websocket: WebSocket) -> Principal | None:
-    """The `auth` handshake: the principal of the connection, or None once refused."""
+async def _authenticate(websocket: WebSocket) -> tuple[Principal, str | None] | None:
+    """The `auth` handshake: the principal of the connection and, when the client sent
+    an event instead of an `auth` message (allowed after a header), that frame; None
+    once refused."""
     first = await _next_text(websocket)
     if first is None:
         return None
@@ -207,12 +212,13 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
         message = json.loads(first)
     except ValueError:
         message = None
-    if not isinstance(message, dict) or message.get("type") != "auth":
+    header = websocket.headers.get("authorization")
+    is_auth = isinstance(message, dict) and message.get("type") == "auth"
+    if not is_auth and header is None:
         await websocket.close(POLICY_VIOLATION, reason="Expected 'auth' message")
         return None
     auth = authenticator(websocket)
-    token = message.get("token")
-    header = websocket.headers.get("authorization")
+    token = message.get("token") if is_auth and isinstance(message, dict) else None
     try:
         if not await auth.required():
             principal = OPEN
@@ -226,8 +232,12 @@ async def _authenticate(websocket: WebSocket) -> Principal | None:
         await websocket.send_text(json.dumps({"type": "auth_failure", "reason": str(exc)}))
         await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
         return None
+    if not is_auth:
+        # A header-only client (Prefect's Cloud client) expects no answer: its first
+        # frame is already an event.
+        return principal, first
     await websocket.send_text(json.dumps({"type": "auth_success"}))
-    return principal
+    return principal, None
 
 
 def _same_origin(websocket: WebSocket) -> bool:
@@ -269,15 +279,18 @@ async def events_in(websocket: WebSocket) -> None:
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
-        principal = await _authenticate(websocket)
-        if principal is None:
+        authenticated = await _authenticate(websocket)
+        if authenticated is None:
             return
+        principal, frame = authenticated
         try:
             api = api_as(websocket, principal, workspace_of(websocket))
         except RunfolioError as exc:
             await websocket.close(POLICY_VIOLATION, reason=str(exc)[:120])
             return
-        while (frame := await _next_text(websocket)) is not None:
+        if frame is None:
+            frame = await _next_text(websocket)
+        while frame is not None:
             try:
                 await _handle(api, frame)
             except (NotFound, Forbidden) as exc:
@@ -292,5 +305,6 @@ async def events_in(websocket: WebSocket) -> None:
                 return
             except Exception:
                 log.exception("could not record an event; it is dropped")
+            frame = await _next_text(websocket)
     except WebSocketDisconnect:
         return
