@@ -649,11 +649,13 @@ def test_events_of_a_read_key_or_another_workspace_record_nothing(
 def test_events_from_a_foreign_origin_are_refused_at_the_handshake(
     world: World, http: httpx.Client
 ) -> None:
-    with pytest.raises(InvalidStatus) as refused:
-        with _open(world, PROD, origin="http://evil.example") as conn:
-            conn.send(json.dumps({"type": "auth", "token": world.keys["prod-write"]}))
-    assert refused.value.response.status_code == 403
     port = world.server.url.rsplit(":", 1)[1]
+    # Another site, and a page of another server on this machine (another port).
+    for origin in ("http://evil.example", "http://127.0.0.1:1", f"https://127.0.0.1:{port}x"):
+        with pytest.raises(InvalidStatus) as refused:
+            with _open(world, PROD, origin=origin) as conn:
+                conn.send(json.dumps({"type": "auth", "token": world.keys["prod-write"]}))
+        assert refused.value.response.status_code == 403, origin
     with _open(world, PROD, origin=f"http://127.0.0.1:{port}") as conn:
         conn.send(json.dumps({"type": "auth", "token": world.keys["prod-write"]}))
         assert json.loads(conn.recv(timeout=5)) == {"type": "auth_success"}

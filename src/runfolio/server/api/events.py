@@ -246,11 +246,10 @@ def _same_origin(websocket: WebSocket) -> bool:
     origin = websocket.headers.get("origin")
     if origin is None:
         return True
+    # Host and port both: a page of another local server (another port) is another
+    # origin, and on an open server it would otherwise write through the browser.
     host = urlsplit(origin).netloc.lower()
-    if host and host == websocket.headers.get("host", "").lower():
-        return True
-    allowed = websocket.app.state.settings.allowed_host_list()
-    return bool(allowed) and urlsplit(origin).hostname in allowed
+    return bool(host) and host == websocket.headers.get("host", "").lower()
 
 
 async def _handle(api: Api, frame: str) -> None:
