@@ -109,6 +109,11 @@ def find_user(conn: Connection, username: str) -> User:
     return User(*row)
 
 
+def user_by_id(conn: Connection, user_id: uuid.UUID) -> User | None:
+    row = conn.execute(select(*_USER_COLUMNS).where(users.c.id == user_id)).first()
+    return None if row is None else User(*row)
+
+
 def list_users(conn: Connection) -> list[User]:
     return [User(*row) for row in conn.execute(select(*_USER_COLUMNS).order_by(users.c.username))]
 
@@ -208,6 +213,28 @@ def memberships_of(conn: Connection) -> dict[uuid.UUID, list[tuple[Workspace, Ro
     for user_id, ws_id, account, name, role in rows:
         found.setdefault(user_id, []).append((Workspace(ws_id, account, name), Role.parse(role)))
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """Someone with a role in a workspace: a member, or a server admin (admin of all)."""
+
+    user: User
+    role: Role
+
+
+def members_of(conn: Connection, workspace_id: uuid.UUID) -> list[Member]:
+    """The workspace's members and every server admin, by username; a server admin's
+    role is admin whatever their membership says."""
+    rows = conn.execute(
+        select(*_USER_COLUMNS, memberships.c.role)
+        .join(memberships, memberships.c.user_id == users.c.id)
+        .where(memberships.c.workspace_id == workspace_id)
+    )
+    found = {row.id: Member(User(*row[:5]), Role.parse(row.role)) for row in rows}
+    for admin in conn.execute(select(*_USER_COLUMNS).where(users.c.is_admin.is_(True))):
+        found[admin.id] = Member(User(*admin), Role.ADMIN)
+    return sorted(found.values(), key=lambda m: m.user.username)
 
 
 def user_principal(user: User, roles: dict[uuid.UUID, Role]) -> Principal:
@@ -332,6 +359,36 @@ def create_key(
 def list_keys(conn: Connection) -> list[ApiKey]:
     rows = conn.execute(_keys_query().order_by(api_keys.c.created))
     return [_api_key(row) for row in rows]
+
+
+def workspace_keys(
+    conn: Connection, workspace_id: uuid.UUID, owner_id: uuid.UUID | None = None
+) -> list[ApiKey]:
+    """The keys made for a workspace, oldest first; only `owner_id`'s when given."""
+    query = _keys_query().where(api_keys.c.workspace_id == workspace_id)
+    if owner_id is not None:
+        query = query.where(api_keys.c.user_id == owner_id)
+    return [_api_key(row) for row in conn.execute(query.order_by(api_keys.c.created))]
+
+
+def revoke_workspace_key(
+    conn: Connection, key_id: uuid.UUID, workspace_id: uuid.UUID, owner_id: uuid.UUID | None
+) -> ApiKey | None:
+    """Revoke key `key_id` if it is one of the workspace's (and `owner_id`'s, when given).
+
+    None, with nothing changed, when it is not: who may revoke what is decided by the
+    caller (`owner_id` None: any key of the workspace). Revoking a revoked key changes
+    nothing.
+    """
+    where = (api_keys.c.id == key_id) & (api_keys.c.workspace_id == workspace_id)
+    if owner_id is not None:
+        where = where & (api_keys.c.user_id == owner_id)
+    if conn.execute(select(api_keys.c.id).where(where)).first() is None:
+        return None
+    conn.execute(
+        update(api_keys).where(where, api_keys.c.revoked.is_(None)).values(revoked=utcnow())
+    )
+    return _api_key(conn.execute(_keys_query().where(api_keys.c.id == key_id)).one())
 
 
 def revoke_key(conn: Connection, prefix_or_id: str) -> ApiKey:

@@ -12,6 +12,8 @@ static files under `/static`.
     account.py    sign in, sign out, choose the workspace (the UI's state-changing forms)
     workspace.py  which workspace the pages show; throttle.py: failed sign-in limits
     csrf.py       the forms' CSRF tokens; cookies.py: the UI's cookies; forms.py: form bodies
+    keys.py       the workspace's API keys page and forms; members.py: its members page
+    rights.py     who may manage keys and members; admin_forms.py: those forms' checks
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from runfolio.server.errors import ERROR_RESPONSES, answer_pages_not_found
-from runfolio.server.ui import account, site, urls, workspace
+from runfolio.server.ui import account, keys, members, site, urls, workspace
 from runfolio.server.ui.pages import site as pages
 from runfolio.server.ui.templating import STATIC_DIR
 
@@ -32,9 +34,12 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(pages.json, responses=ERROR_RESPONSES)
     app.include_router(pages.html)
     app.include_router(account.router)
+    app.include_router(keys.router)
+    app.include_router(members.router)
     app.mount(urls.STATIC, StaticFiles(directory=STATIC_DIR), name="ui-static")
     # Unknown ids and addresses outside the API get the HTML 404 page; the API keeps its JSON.
     answer_pages_not_found(app, site.not_found_page)
     # Pages (not their JSON twins) send whoever is not signed in to sign in.
     app.state.sign_in_redirect = account.sign_in_redirect
     app.add_exception_handler(workspace.NoWorkspace, site.no_workspace_page)
+    app.add_exception_handler(site.ForbiddenPage, site.forbidden_page)

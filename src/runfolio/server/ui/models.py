@@ -45,6 +45,9 @@ class Header(BaseModel):
     csrf_token: str
     workspaces: list[str] = Field(description="The workspaces the caller may read, as paths.")
     current: str | None = Field(description="The workspace the pages show.")
+    manages: bool = Field(
+        default=False, description="Whether the user manages the current workspace's members."
+    )
 
 
 class Paging(BaseModel):
@@ -228,3 +231,46 @@ class LiveUpdate(BaseModel):
     runs: dict[str, RunStatus]
     graph: RunGraph | None
     progress: dict[str, ProgressStatus]
+
+
+# -- accounts: API keys and members of the current workspace ------------------------
+
+
+class KeyRow(BaseModel):
+    """An API key as listed (never its secret)."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    user: str = Field(description="The user the key acts for (who made it).")
+    role: str
+    created: dt.datetime
+    last_used: dt.datetime | None
+    expires: dt.datetime | None
+    status: str = Field(description="active, expired or revoked.")
+
+
+class KeysPage(BaseModel):
+    """The current workspace's API keys: all of them for its admins, else the caller's own."""
+
+    workspace: str
+    accounts_on: bool = Field(description="False on an open server: nobody has keys.")
+    user: str | None = Field(description="The signed-in user (None: keys need a user).")
+    manages: bool = Field(description="Whether every key of the workspace is listed.")
+    roles: list[str] = Field(description="The roles a new key of the caller's may have.")
+    keys: list[KeyRow]
+
+
+class MemberRow(BaseModel):
+    username: str
+    role: str
+    server_admin: bool = Field(description="Admin of every workspace: not changed here.")
+    disabled: bool
+
+
+class MembersPage(BaseModel):
+    """The current workspace's members and their roles (for its admins)."""
+
+    workspace: str
+    accounts_on: bool
+    members: list[MemberRow]

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from runfolio.errors import NotFound, Unauthenticated
+from runfolio.errors import Forbidden, NotFound, Unauthenticated
 from runfolio.ops import Context
 from runfolio.ops.access import OPEN, Principal
 from runfolio.server.auth import SESSION_COOKIE, SignedIn
@@ -39,7 +39,9 @@ from runfolio.server.deps import api_as, authenticator
 from runfolio.server.responses import model_response
 from runfolio.server.ui import cookies, csrf, urls, workspace
 from runfolio.server.ui.models import Header
+from runfolio.server.ui.rights import manages
 from runfolio.server.ui.templating import page
+from runfolio.store.workspaces import Workspace
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -66,6 +68,9 @@ class PageApi:
     # response then sets the double-submit cookie the token must match).
     header: Header | None = None
     new_csrf_cookie: bool = False
+    # Who looks, and at which workspace (the account pages decide from these).
+    principal: Principal = OPEN
+    workspace: Workspace | None = None
 
     async def read(
         self, fn: Callable[Concatenate[Context, P], T], *args: P.args, **kwargs: P.kwargs
@@ -89,7 +94,7 @@ async def ui_principal(request: Request) -> tuple[Principal, SignedIn | None]:
     raise Unauthenticated("Not signed in.")
 
 
-async def _page_api(request: Request) -> PageApi:
+async def page_api(request: Request) -> PageApi:
     """The caller's context in the workspace the pages show (`workspace.choose`)."""
     principal, signed_in = await ui_principal(request)
     state = request.app.state
@@ -102,14 +107,15 @@ async def _page_api(request: Request) -> PageApi:
         csrf_token=token,
         workspaces=[w.path for w in found],
         current=current.path if current else None,
+        manages=signed_in is not None and current is not None and manages(principal, current.id),
     )
     if current is None:
         raise workspace.NoWorkspace(header)
     ctx = api_as(request, principal, (current.account, current.name)).ctx
-    return PageApi(ctx, header, new_token)
+    return PageApi(ctx, header, new_token, principal, current)
 
 
-PageApiDep = Annotated[PageApi, Depends(_page_api)]
+PageApiDep = Annotated[PageApi, Depends(page_api)]
 
 
 def _nothing_here(**_: Any) -> str:
@@ -128,6 +134,24 @@ async def no_workspace_page(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith(urls.API_UI):
         return JSONResponse({"detail": str(exc)}, status_code=403)
     context = {"title": "No workspace", "message": str(exc)}
+    return page("message.html", context, status_code=403, header=exc.header)
+
+
+class ForbiddenPage(Forbidden):
+    """A page the caller may not see: 403, with the header so they can go elsewhere."""
+
+    def __init__(self, title: str, message: str, header: Header | None) -> None:
+        super().__init__(message)
+        self.title = title
+        self.header = header
+
+
+async def forbidden_page(request: Request, exc: Exception) -> Response:
+    """403 for a `ForbiddenPage`: the message page, or `{"detail": ...}` under /api."""
+    assert isinstance(exc, ForbiddenPage)
+    if request.url.path.startswith(urls.API_UI):
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+    context = {"title": exc.title, "message": str(exc)}
     return page("message.html", context, status_code=403, header=exc.header)
 
 

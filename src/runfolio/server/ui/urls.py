@@ -28,6 +28,9 @@ LIVE = "/live"  # JSON only, under API_UI
 SIGN_IN = "/sign-in"
 SIGN_OUT = "/sign-out"
 WORKSPACE = "/workspace"  # POST: choose the workspace pages show
+KEYS = "/keys"  # GET: the workspace's API keys; POST: create one
+KEYS_REVOKE = "/keys/revoke"  # POST
+MEMBERS = "/members"  # GET: the workspace's members; POST: set one's role
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -77,6 +80,14 @@ def run(run_id: uuid.UUID, apage: int = 1) -> str:
 
 def task_run_anchor(run_id: uuid.UUID, task_run_id: uuid.UUID) -> str:
     return f"{run(run_id)}#task-{task_run_id}"
+
+
+def keys() -> str:
+    return KEYS
+
+
+def members() -> str:
+    return MEMBERS
 
 
 def sign_in(next: str | None = None) -> str:
