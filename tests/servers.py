@@ -31,10 +31,14 @@ class ServerProcess:
 
 @contextmanager
 def running_server(
-    home: Path, extra_env: dict[str, str] | None = None, args: Sequence[str] = ()
+    home: Path,
+    extra_env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[ServerProcess]:
-    """Start `runfolio server start [args]` on a free port, RUNFOLIO_HOME=home; stop it after."""
-    port = free_port()
+    """Start `runfolio server start [args]` on `port` (default: a free one),
+    RUNFOLIO_HOME=home; stop it after (unless it was stopped or killed already)."""
+    port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env.update({"RUNFOLIO_HOME": str(home), **(extra_env or {})})
     process = subprocess.Popen(

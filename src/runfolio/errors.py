@@ -104,3 +104,11 @@ class LimitTooLarge(Invalid):
     def __init__(self, max_limit: int) -> None:
         super().__init__(f"Invalid limit: must be less than or equal to {max_limit}.")
         self.max_limit = max_limit
+
+
+class OutboxError(RunfolioError):
+    """The client's outbox file cannot be used (not an outbox, corrupt, or newer)."""
+
+
+class OutboxFull(OutboxError):
+    """The outbox reached RUNFOLIO_OUTBOX_MAX_BYTES: the write was not queued."""

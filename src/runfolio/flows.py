@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
@@ -23,6 +24,8 @@ from runfolio.context import FlowRunContext, flow_run_context, task_run_context
 
 if TYPE_CHECKING:
     from runfolio.schemas.runs import StateCreate, TaskRun
+
+log = logging.getLogger("runfolio")
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -131,7 +134,12 @@ class Flow(Generic[P, R]):
         recorder_for(ctx.client).flush()  # task runs are written before the flow's end state
         ctx.client.set_flow_run_state(ctx.flow_run_id, state)
         if wrapper_task is not None:
-            ctx.client.set_task_run_state(wrapper_task.id, state)
+            from runfolio.schemas.common import new_id
+
+            # A state id names one run's state: the task run's copy needs its own.
+            ctx.client.set_task_run_state(
+                wrapper_task.id, state.model_copy(update={"id": new_id()})
+            )
 
     def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         ctx, wrapper_task = self._start(args, kwargs)
@@ -143,6 +151,8 @@ class Flow(Generic[P, R]):
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
+            if flow_run_context.get() is None:  # the outermost flow: its writes delivered
+                _drain(ctx)
 
     def _policy(self) -> _attempts.Attempts:
         return _attempts.Attempts(self.retries, self.retry_delay_seconds, "Flow run")
@@ -180,6 +190,8 @@ class Flow(Generic[P, R]):
         finally:
             task_run_context.reset(task_token)
             flow_run_context.reset(flow_token)
+            if flow_run_context.get() is None:
+                await asyncio.to_thread(_drain, ctx)
 
     async def _attempts_async(
         self,
@@ -205,6 +217,15 @@ class Flow(Generic[P, R]):
             record,
             finish,
         )
+
+
+def _drain(ctx: FlowRunContext) -> None:
+    """Give writes queued while the server was away (the HTTP outbox) time to be delivered;
+    what is left stays queued on disk, and the flow's outcome is not changed by it."""
+    try:
+        ctx.client.drain_outbox()
+    except Exception as exc:
+        log.error("runfolio: could not wait for the outbox of %s: %s", ctx.client.target, exc)
 
 
 @overload

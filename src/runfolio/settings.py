@@ -102,7 +102,26 @@ class Settings(BaseSettings):
     )
     http_timeout: float = Field(default=30.0, gt=0, description="HTTP client timeout, seconds.")
     http_retries: int = Field(
-        default=3, ge=0, le=10, description="Retries on connection errors and 5xx answers."
+        default=3, ge=0, le=10, description="Retries of reads on connection errors and 5xx."
+    )
+    http_write_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="Seconds an SDK write waits for the server before it is queued in the "
+        "outbox instead (delivered in the background).",
+    )
+    outbox_drain_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds the end of a flow waits for the outbox to be delivered; what "
+        "is left is delivered by the next runfolio process or `runfolio outbox flush`.",
+    )
+    outbox_max_bytes: int = Field(
+        default=256 * MIB,
+        ge=64 * 1024,
+        description="Largest size of the outbox file (outbox.db in RUNFOLIO_HOME); a write "
+        "that would pass it is an error, nothing is dropped.",
     )
 
     @field_validator("home")

@@ -65,16 +65,18 @@ def peer() -> Iterator[ThreadingHTTPServer]:
 def test_bearer_header_and_retry_with_the_same_id(
     peer: ThreadingHTTPServer, tmp_path: Path
 ) -> None:
+    # Two 503s: the create is queued in the outbox, and the sender retries it until taken.
     _Recorder.failures_left = 2
     url = f"http://127.0.0.1:{peer.server_address[1]}/api"
     client = client_for(Settings(home=tmp_path, api_url=url, api_key="secret", http_retries=3))
-    created = client.create_artifact(
-        ArtifactCreate(id=new_id(), key="k", type="markdown", data="x")
-    )
+    chosen = new_id()
+    created = client.create_artifact(ArtifactCreate(id=chosen, key="k", type="markdown", data="x"))
+    assert created.id == chosen and created.data == "x"
+    assert client.drain_outbox() == 0
     assert len(_Recorder.seen) == 3
     assert {auth for _, auth, _ in _Recorder.seen} == {"Bearer secret"}
     ids = {json.loads(body)["id"] for _, _, body in _Recorder.seen}
-    assert ids == {str(created.id)}  # every retry carried the same client-chosen id
+    assert ids == {str(chosen)}  # every retry carried the same client-chosen id
     client.close()
 
 
@@ -82,7 +84,7 @@ def test_unreachable_server_names_the_url(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/api"
     client = client_for(Settings(home=tmp_path, api_url=url, http_retries=1, http_timeout=2))
     with pytest.raises(ServerUnreachable, match=url.replace(".", r"\.")):
-        client.create_artifact(ArtifactCreate(key="k", type="markdown", data="x"))
+        client.read_artifact(new_id())
     client.close()
 
 

@@ -127,6 +127,10 @@ class EmbeddedClient:
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]:
         return ops.read_logs(self._ctx, flow_run_id, limit)
 
+    def drain_outbox(self) -> int:
+        """Nothing is ever queued: every write is committed before its call returns."""
+        return 0
+
     def close(self) -> None:
         """Write pending task runs, then release the database connections."""
         self.recorder.close()

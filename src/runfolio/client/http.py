@@ -1,14 +1,26 @@
-"""The HTTP transport: httpx with keep-alive, timeouts and bounded retries.
+"""The HTTP transport: httpx with keep-alive, short timeouts, and an outbox for writes.
 
-Connection errors and 5xx answers are retried with exponential backoff; the
-SDK's creates carry client-chosen ids, so a retried create cannot duplicate.
-Error answers become runfolio exceptions.
+Writes (artifact creates and updates, runs, states, task-run records, logs) are
+sent once with a short timeout (RUNFOLIO_HTTP_WRITE_TIMEOUT); when the server
+does not take one (no connection, a timeout, 408, 429 or 5xx) it is queued in
+the outbox on local disk and the call returns what the server would have
+answered, built from the request (creates carry client-chosen ids). A sender
+delivers the outbox in order in the background (`runfolio.client.sender`); while
+anything is queued for the server, later writes are queued behind it.
+
+Reads cannot be queued: connection errors and 5xx answers are retried with
+backoff within RUNFOLIO_HTTP_TIMEOUT in all, then raise `ServerUnreachable`
+naming the URL. Other error answers become runfolio exceptions.
 """
 
 from __future__ import annotations
 
+import atexit
+import logging
 import time
 import uuid
+import weakref
+from pathlib import Path
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -17,6 +29,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from runfolio._recorder import TaskRunRecorder
 from runfolio._version import __version__
+from runfolio.client.sender import Sender, is_transient, sender_for
 from runfolio.errors import (
     Conflict,
     Forbidden,
@@ -36,6 +49,7 @@ from runfolio.schemas.bodies import (
     FlowRunFilterBody,
     TaskRunFilterBody,
 )
+from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.runs import (
     Flow,
     FlowCreate,
@@ -49,8 +63,11 @@ from runfolio.schemas.runs import (
     TaskRun,
     TaskRunCreate,
     TaskRunRecord,
+    default_state_name,
 )
 from runfolio.settings import Settings
+
+log = logging.getLogger("runfolio")
 
 if TYPE_CHECKING:  # for the checker only: older typing_extensions (as pydantic allows) lack it
     from typing_extensions import TypeForm
@@ -60,6 +77,9 @@ M = TypeVar("M", bound=BaseModel)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.2
 BACKOFF_MAX_S = 5.0
+#: A server that does not accept a connection within this is treated as down.
+CONNECT_TIMEOUT_S = 2.0
+_JSON = {"Content-Type": "application/json"}
 
 _adapters: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
 
@@ -105,6 +125,14 @@ def _error_from(response: httpx.Response) -> Exception:
     return ServerError(response.status_code, detail or body, url)
 
 
+def _encode(body: Any) -> bytes | None:
+    if isinstance(body, BaseModel):
+        return body.model_dump_json(exclude_unset=True).encode()
+    if body is not None:
+        return TypeAdapter(type(body)).dump_json(body)
+    return None
+
+
 class HttpClient:
     """Talks to a runfolio server (or any server of the same protocol) at `settings.api_url`."""
 
@@ -115,43 +143,189 @@ class HttpClient:
         headers = {"User-Agent": f"runfolio/{__version__}"}
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
+        self._settings = settings
+        self._transport = transport
         self._retries = settings.http_retries
+        self._read_budget = settings.http_timeout
+        self._write_timeout = httpx.Timeout(
+            settings.http_write_timeout, connect=min(settings.http_write_timeout, CONNECT_TIMEOUT_S)
+        )
         self.recorder = TaskRunRecorder(self)
+        _live.add(self)
         self._http = httpx.Client(
             base_url=settings.api_url + "/",
             headers=headers,
-            timeout=httpx.Timeout(settings.http_timeout, connect=min(settings.http_timeout, 5.0)),
+            timeout=httpx.Timeout(
+                settings.http_timeout, connect=min(settings.http_timeout, CONNECT_TIMEOUT_S)
+            ),
             transport=transport,
         )
+        # The outbox is opened when a write must be queued, or now when the file exists
+        # (what an earlier process left for this server is delivered, and goes first).
+        self._sender: Sender | None = None
+        self._drain_mark = 0  # `Sender.queued` when this client last waited for delivery
+        if self.outbox_path.exists():
+            sender = self._open_sender()
+            with sender.lock:
+                if not sender.spooling and sender.outbox.count(self.target):
+                    sender.spooling = True
+                    sender.wake()
+
+    @property
+    def outbox_path(self) -> Path:
+        from runfolio.client.outbox import default_path
+
+        return default_path(self._settings.home)
+
+    def _open_sender(self) -> Sender:
+        from runfolio.client.outbox import open_outbox
+
+        if self._sender is None:
+            outbox = open_outbox(self.outbox_path, self._settings.outbox_max_bytes)
+            self._sender = sender_for(
+                outbox,
+                self.target,
+                self._settings.api_key,
+                self._settings.http_timeout,
+                self._transport,
+            )
+        return self._sender
 
     def _request(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        content: bytes | None = None
-        if isinstance(body, BaseModel):
-            content = body.model_dump_json(exclude_unset=True).encode()
-        elif body is not None:
-            content = TypeAdapter(type(body)).dump_json(body)
-        headers = {"Content-Type": "application/json"} if content is not None else None
+        """A read (or a delete): retried with backoff, within the read budget in all."""
+        content = _encode(body)
+        headers = _JSON if content is not None else None
+        deadline = time.monotonic() + self._read_budget
         attempt = 0
         while True:
+            remaining = deadline - time.monotonic()
+            timeout = httpx.Timeout(
+                max(remaining, 0.1), connect=min(max(remaining, 0.1), CONNECT_TIMEOUT_S)
+            )
             try:
-                response = self._http.request(method, path, content=content, headers=headers)
+                response = self._http.request(
+                    method, path, content=content, headers=headers, timeout=timeout
+                )
             except httpx.TransportError as exc:
-                if attempt >= self._retries:
-                    raise ServerUnreachable(self.target, f"{type(exc).__name__}: {exc}") from None
+                if attempt >= self._retries or time.monotonic() >= deadline:
+                    raise self._unreachable(f"{type(exc).__name__}: {exc}") from None
             else:
-                if response.status_code not in RETRY_STATUSES or attempt >= self._retries:
+                if (
+                    response.status_code not in RETRY_STATUSES
+                    or attempt >= self._retries
+                    or time.monotonic() >= deadline
+                ):
                     if response.is_error:
                         raise _error_from(response)
                     return response
-            time.sleep(min(BACKOFF_BASE_S * 2**attempt, BACKOFF_MAX_S))
+            delay = min(BACKOFF_BASE_S * 2**attempt, BACKOFF_MAX_S)
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             attempt += 1
+
+    def _unreachable(self, reason: str) -> ServerUnreachable:
+        sender = self._sender
+        if sender is not None and sender.spooling:
+            reason += (
+                "; reads cannot be queued (writes are, in the outbox, until the server answers)"
+            )
+        return ServerUnreachable(self.target, reason)
+
+    def _write(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        merge_key: str | None = None,
+        local_id: str | None = None,
+    ) -> httpx.Response | None:
+        """Send a write, or queue it in the outbox; None when it was queued."""
+        content = _encode(body)
+        sender = self._sender
+        if sender is not None:
+            if sender.spooling:
+                with sender.lock:
+                    if sender.spooling:  # behind what is queued: the order is kept
+                        sender.queue(method, path, content, merge_key=merge_key, local_id=local_id)
+                        return None
+            if sender.id_map:  # ids invented while the server was away, now known
+                path = sender.remap(path)
+                if content is not None:
+                    content = sender.remap(content.decode()).encode()
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=content,
+                headers=_JSON if content is not None else None,
+                timeout=self._write_timeout,
+            )
+        except httpx.TransportError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        else:
+            if not is_transient(response.status_code):
+                if response.is_error:
+                    raise _error_from(response)
+                return response
+            reason = f"it answered {response.status_code}"
+        sender = self._open_sender()
+        with sender.lock:
+            sender.queue(
+                method, path, content, merge_key=merge_key, local_id=local_id, reason=reason
+            )
+        return None
+
+    def wait_delivered(self, timeout: float) -> int:
+        """Wait up to `timeout` s for the outbox of this server to be delivered; returns
+        how many records are still queued."""
+        sender = self._sender
+        if sender is None or not sender.spooling:
+            return 0
+        return sender.wait_delivered(timeout)
+
+    def drain_outbox(self) -> int:
+        """At the end of a flow (and of the process): wait for the queued writes up to
+        RUNFOLIO_OUTBOX_DRAIN_SECONDS, and say what is left and who will deliver it."""
+        seconds = self._settings.outbox_drain_seconds
+        left = self.wait_delivered(seconds)
+        if self._sender is not None:
+            self._drain_mark = self._sender.queued
+        if left:
+            log.warning(
+                "runfolio: %d write(s) for %s are still queued in %s after waiting %g s; the "
+                "next runfolio process that writes to this server, or `runfolio outbox flush`, "
+                "will deliver them.",
+                left,
+                self.target,
+                self.outbox_path,
+                seconds,
+            )
+        return left
 
     def _model(self, model: type[M], method: str, path: str, body: Any = None) -> M:
         return model.model_validate_json(self._request(method, path, body).content)
 
     # -- artifacts
     def create_artifact(self, action: ArtifactCreate) -> Artifact:
-        return self._model(Artifact, "POST", "artifacts/", action)
+        artifact_id = action.id or new_id()
+        if action.id is None:  # a queued create must be idempotent when sent again
+            action = action.model_copy(update={"id": artifact_id})
+        response = self._write("POST", "artifacts/", action)
+        if response is not None:
+            return Artifact.model_validate_json(response.content)
+        now = utcnow()
+        return Artifact(
+            id=artifact_id,
+            created=now,
+            updated=now,
+            key=action.key,
+            type=action.type,
+            description=action.description,
+            data=action.data,
+            metadata_=action.metadata_,
+            flow_run_id=action.flow_run_id,
+            task_run_id=action.task_run_id,
+        )
 
     def read_artifact(self, artifact_id: uuid.UUID) -> Artifact:
         return self._model(Artifact, "GET", f"artifacts/{artifact_id}")
@@ -160,7 +334,9 @@ class HttpClient:
         return self._model(Artifact, "GET", f"artifacts/{key}/latest")
 
     def update_artifact(self, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
-        self._request("PATCH", f"artifacts/{artifact_id}", action)
+        path = f"artifacts/{artifact_id}"
+        # Queued updates of one artifact merge: only the newest value needs sending.
+        self._write("PATCH", path, action, merge_key=path)
 
     def delete_artifact(self, artifact_id: uuid.UUID) -> None:
         self._request("DELETE", f"artifacts/{artifact_id}")
@@ -180,13 +356,59 @@ class HttpClient:
 
     # -- flows and runs
     def create_flow(self, action: FlowCreate) -> Flow:
-        return self._model(Flow, "POST", "flows/", action)
+        # Get-or-create by name: queued, it gets an id here, which the sender maps to
+        # the server's id (in the records queued after it) once it is delivered.
+        local_id = uuid.uuid4()
+        response = self._write("POST", "flows/", action, local_id=str(local_id))
+        if response is not None:
+            return Flow.model_validate_json(response.content)
+        now = utcnow()
+        return Flow(
+            id=local_id,
+            created=now,
+            updated=now,
+            name=action.name,
+            tags=action.tags,
+            labels=action.labels or {},
+        )
 
     def read_flow(self, flow_id: uuid.UUID) -> Flow:
         return self._model(Flow, "GET", f"flows/{flow_id}")
 
     def create_flow_run(self, action: FlowRunCreate) -> FlowRun:
-        return self._model(FlowRun, "POST", "flow_runs/", action)
+        run_id = action.id or new_id()
+        name = action.name
+        if name is None:  # named here, so a queued run has its name from the start
+            from runfolio.names import run_name
+
+            name = run_name()
+        update: dict[str, Any] = {"id": run_id, "name": name}
+        if action.id is None or action.name is None:
+            action = action.model_copy(update=update)
+        response = self._write("POST", "flow_runs/", action)
+        if response is not None:
+            return FlowRun.model_validate_json(response.content)
+        now = utcnow()
+        state = action.state
+        return FlowRun(
+            id=run_id,
+            created=now,
+            updated=now,
+            name=name,
+            flow_id=action.flow_id,
+            flow_version=action.flow_version,
+            parameters=action.parameters,
+            context=action.context,
+            empirical_policy=action.empirical_policy,
+            tags=action.tags,
+            labels=action.labels or {},
+            parent_task_run_id=action.parent_task_run_id,
+            idempotency_key=action.idempotency_key,
+            state_type=state.type if state else None,
+            state_name=(state.name or default_state_name(state.type)) if state else None,
+            expected_start_time=now,
+            state=_local_state(state) if state else None,
+        )
 
     def read_flow_run(self, run_id: uuid.UUID) -> FlowRun:
         return self._model(FlowRun, "GET", f"flow_runs/{run_id}")
@@ -195,15 +417,41 @@ class HttpClient:
         return _list_of(FlowRun, self._request("POST", "flow_runs/filter", body).content)
 
     def set_flow_run_state(self, run_id: uuid.UUID, state: StateCreate) -> State:
+        return self._set_state(f"flow_runs/{run_id}/set_state", state)
+
+    def _set_state(self, path: str, state: StateCreate) -> State:
+        if state.timestamp is None:  # a queued state keeps the time it was entered
+            state = state.model_copy(update={"timestamp": utcnow()})
         body = {"state": state.model_dump(mode="json", exclude_unset=True), "force": True}
-        result = self._model(OrchestrationResult, "POST", f"flow_runs/{run_id}/set_state", body)
-        return result.state
+        response = self._write("POST", path, body)
+        if response is not None:
+            return OrchestrationResult.model_validate_json(response.content).state
+        return _local_state(state)
 
     def read_flow_run_states(self, run_id: uuid.UUID) -> list[State]:
         return _list_of(State, self._request("GET", f"flow_runs/{run_id}/states").content)
 
     def create_task_run(self, action: TaskRunCreate) -> TaskRun:
-        return self._model(TaskRun, "POST", "task_runs/", action)
+        run_id = action.id or new_id()
+        if action.id is None:
+            action = action.model_copy(update={"id": run_id})
+        response = self._write("POST", "task_runs/", action)
+        if response is not None:
+            return TaskRun.model_validate_json(response.content)
+        now = utcnow()
+        state = action.state
+        if state is not None and state.timestamp is not None:
+            return TaskRun.started(action, state)
+        return TaskRun(
+            id=run_id,
+            created=now,
+            updated=now,
+            name=action.name or action.task_key,
+            flow_run_id=action.flow_run_id,
+            task_key=action.task_key,
+            dynamic_key=action.dynamic_key,
+            tags=action.tags,
+        )
 
     def read_task_run(self, run_id: uuid.UUID) -> TaskRun:
         return self._model(TaskRun, "GET", f"task_runs/{run_id}")
@@ -212,18 +460,16 @@ class HttpClient:
         return _list_of(TaskRun, self._request("POST", "task_runs/filter", body).content)
 
     def set_task_run_state(self, run_id: uuid.UUID, state: StateCreate) -> State:
-        body = {"state": state.model_dump(mode="json", exclude_unset=True), "force": True}
-        result = self._model(OrchestrationResult, "POST", f"task_runs/{run_id}/set_state", body)
-        return result.state
+        return self._set_state(f"task_runs/{run_id}/set_state", state)
 
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]:
         return _list_of(State, self._request("GET", f"task_runs/{run_id}/states").content)
 
     def record_task_runs(self, records: list[TaskRunRecord]) -> None:
-        self._request("POST", "task_runs/batch", [r.model_dump(mode="json") for r in records])
+        self._write("POST", "task_runs/batch", [r.model_dump(mode="json") for r in records])
 
     def create_logs(self, logs: list[LogCreate]) -> None:
-        self._request("POST", "logs/", [log.model_dump(mode="json") for log in logs])
+        self._write("POST", "logs/", [log.model_dump(mode="json") for log in logs])
 
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]:
         body = {"logs": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": limit}
@@ -233,3 +479,32 @@ class HttpClient:
         """Write pending task runs, then close the connection pool."""
         self.recorder.close()
         self._http.close()
+
+
+def _local_state(state: StateCreate) -> State:
+    """The state a queued write will store, as the server would answer it."""
+    return State(
+        id=getattr(state, "id", None) or uuid.uuid4(),
+        type=state.type,
+        name=state.name or default_state_name(state.type),
+        timestamp=state.timestamp or utcnow(),
+        message=state.message,
+        data=state.data,
+        state_details=state.state_details,
+    )
+
+
+# Clients still in use: at exit, what they queued gets its chance to be delivered.
+_live: weakref.WeakSet[HttpClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _drain_at_exit() -> None:
+    for client in list(_live):
+        try:
+            client.recorder.flush()  # task runs first (the recorder's own hook runs later)
+            sender = client._sender
+            if sender is not None and sender.queued != client._drain_mark:
+                client.drain_outbox()  # not again for what the end of a flow waited for
+        except Exception as exc:  # exiting: report, never raise
+            log.error("runfolio: could not deliver the outbox to %s: %s", client.target, exc)
