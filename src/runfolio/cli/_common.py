@@ -133,6 +133,8 @@ def connect() -> Iterator[RunfolioClient]:
         client = client_for(settings)
     except open_errors as exc:
         fail(f"Cannot open the database {target}: {exc}")
+    except RunfolioError as exc:  # e.g. an outbox file that is not one: the error names it
+        fail(str(exc))
     try:
         yield client
     except ServerUnreachable as exc:

@@ -150,9 +150,10 @@ def flush(
         line = f"{target}: delivered {progress.delivered}"
         if progress.rejected:
             line += f", refused {progress.rejected} (kept aside, see `runfolio outbox status`)"
+        why = progress.last_error or sender.last_error
         if left:
             typer.secho(
-                f"{line}; {left} still queued ({progress.last_error or 'out of time'}).",
+                f"{line}; {left} still queued ({why or 'out of time'}).",
                 fg=typer.colors.RED,
                 err=True,
             )

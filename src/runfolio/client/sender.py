@@ -78,6 +78,8 @@ class Sender:
         self._warned = False
         #: Writes this process queued so far (tells "queued since I last waited").
         self.queued = 0
+        #: Why the last delivery attempt failed (None after a success).
+        self.last_error: str | None = None
         headers = {"User-Agent": f"runfolio/{__version__}", "Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -188,6 +190,7 @@ class Sender:
                     return progress
                 for record in records:
                     error = self._send(record, progress)
+                    self.last_error = error
                     if error is not None:
                         progress.last_error = error
                         self._pause(backoff, deadline)
