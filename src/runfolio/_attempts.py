@@ -17,11 +17,14 @@ R = TypeVar("R")
 
 def _state(type_: str, name: str, message: str | None = None) -> StateCreate:
     # The schemas (pydantic) load on the first run, not on `import runfolio`.
-    from runfolio.schemas.common import utcnow
+    from runfolio.schemas.common import new_id, utcnow
     from runfolio.schemas.runs import StateCreate, StateType
 
     # Stamped now: the state may be written later (task runs are recorded in batches).
-    return StateCreate(type=StateType(type_), name=name, message=message, timestamp=utcnow())
+    # Its own id makes a resent write a replay the store keeps once.
+    return StateCreate(
+        id=new_id(), type=StateType(type_), name=name, message=message, timestamp=utcnow()
+    )
 
 
 def pending() -> StateCreate:

@@ -26,6 +26,7 @@ _print_installed = False
 
 
 def _record(level: int, message: str, name: str) -> None:
+    from runfolio.schemas.common import new_id
     from runfolio.schemas.runs import LogCreate
 
     flow_ctx = flow_run_context.get()
@@ -33,6 +34,7 @@ def _record(level: int, message: str, name: str) -> None:
         return
     task_ctx = task_run_context.get()
     entry = LogCreate(
+        id=new_id(),  # a resent batch is stored once
         name=name,
         level=level,
         message=message,

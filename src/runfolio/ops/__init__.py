@@ -24,6 +24,7 @@ from runfolio.ops.artifacts import (
 from runfolio.ops.context import Caller, Context
 from runfolio.ops.logs import create_logs, read_logs
 from runfolio.ops.runs import (
+    add_flow_run,
     create_flow,
     create_flow_run,
     create_task_run,
@@ -43,6 +44,7 @@ from runfolio.ops.runs import (
 
 __all__ = [
     "Caller",
+    "add_flow_run",
     "Context",
     "count_artifacts",
     "count_latest_artifacts",

@@ -10,7 +10,7 @@ from runfolio.store import logs as store
 
 
 def create_logs(ctx: Context, logs: list[LogCreate]) -> int:
-    """Store log lines; the number stored."""
+    """Store log lines; the number stored (lines whose ids are stored already are skipped)."""
     with ctx.writing() as (conn, ws):
         return store.create_logs(conn, ws, logs)
 

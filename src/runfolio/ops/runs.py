@@ -39,8 +39,13 @@ def filter_flows(ctx: Context, body: FlowFilterBody) -> list[Flow]:
 
 
 def create_flow_run(ctx: Context, action: FlowRunCreate) -> FlowRun:
+    return add_flow_run(ctx, action)[0]
+
+
+def add_flow_run(ctx: Context, action: FlowRunCreate) -> tuple[FlowRun, bool]:
+    """Create a flow run; `False` when a replayed create (same id, same flow) stored nothing."""
     with ctx.writing() as (conn, ws):
-        return store.create_flow_run(conn, ws, action, ctx.caller.principal.name)
+        return store.add_flow_run(conn, ws, action, ctx.caller.principal.name)
 
 
 def read_flow_run(ctx: Context, run_id: uuid.UUID) -> FlowRun:
@@ -57,7 +62,8 @@ def filter_flow_runs(ctx: Context, body: FlowRunFilterBody) -> list[FlowRun]:
 
 
 def set_flow_run_state(ctx: Context, run_id: uuid.UUID, state: StateCreate) -> State:
-    """Move a flow run to a new state (always accepted; times and run count follow)."""
+    """Move a flow run to a new state (always accepted; times and run count follow).
+    A state id already in the run's history is a replay: the stored state, nothing written."""
     with ctx.writing() as (conn, ws):
         return store.set_flow_run_state(conn, ws, run_id, state)
 

@@ -56,6 +56,13 @@ class State(ObjectModel):
 
 
 class StateCreate(_LenientAction):
+    id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "A client-chosen id for the state (a runfolio extension): a state whose id is "
+            "already in the run's history is a replay and is stored once."
+        ),
+    )
     type: StateType
     name: str | None = Field(default=None, max_length=100)
     message: str | None = None
@@ -231,6 +238,13 @@ class TaskRunCreate(_LenientAction):
 
 
 class LogCreate(_LenientAction):
+    id: uuid.UUID | None = Field(
+        default=None,
+        description=(
+            "A client-chosen id for the line (a runfolio extension): a line whose id is "
+            "already stored in the workspace is skipped, so a resent batch is stored once."
+        ),
+    )
     name: str = Field(default="", max_length=500)
     level: Int32  # the column's range; logging's levels are 0-50
     message: str

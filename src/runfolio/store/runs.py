@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Row, Table, Update, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from runfolio.errors import NotFound
+from runfolio.errors import Conflict, NotFound
 from runfolio.names import run_name
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import FlowFilter, FlowRunFilter, TaskRunFilter
@@ -37,6 +37,8 @@ from runfolio.store.results import record_result_artifact
 from runfolio.store.states import (
     RunColumns,
     record_state,
+    replayed_state,
+    replayed_task_run_states,
     state_columns,
     state_from_row,
     state_row,
@@ -138,7 +140,26 @@ def create_flow_run(
     action: FlowRunCreate,
     created_by: str | None = None,
 ) -> FlowRun:
+    return add_flow_run(conn, workspace_id, action, created_by)[0]
+
+
+def add_flow_run(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    action: FlowRunCreate,
+    created_by: str | None = None,
+) -> tuple[FlowRun, bool]:
+    """Create a flow run. Returns (run, created): a create whose id is already this
+    workspace's run of the same flow is a replay and returns the stored run (`False`);
+    the id of another flow's or another workspace's run is a Conflict."""
     read_flow(conn, workspace_id, action.flow_id)
+    if action.id is not None:
+        existing = conn.execute(select(flow_runs).where(flow_runs.c.id == action.id)).first()
+        if existing is not None:
+            if existing.workspace_id != workspace_id or existing.flow_id != action.flow_id:
+                # The key is the id alone: another workspace's run can only be refused.
+                raise Conflict(f"Flow run id {action.id} is already used by another run.")
+            return _to_flow_run(existing), False
     now = utcnow()
     run_id = action.id or new_id()
     values: dict[str, Any] = {
@@ -167,9 +188,11 @@ def create_flow_run(
     details = {**state.state_details, "flow_run_id": str(run_id)}
     state_values, state_id = state_columns(None, state, now, details)
     values.update(state_values)
+    replayed = replayed_state(conn, workspace_id, state, flow_run_id=run_id)
     conn.execute(flow_runs.insert(), values)
-    record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
-    return read_flow_run(conn, workspace_id, run_id)
+    if replayed is None:
+        record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
+    return read_flow_run(conn, workspace_id, run_id), True
 
 
 def read_flow_run(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> FlowRun:
@@ -224,7 +247,9 @@ def _set_state(
     run_id: uuid.UUID,
     state: StateCreate,
     not_found: str,
-) -> State:
+) -> tuple[State, bool]:
+    """Move a run to `state`. Returns (state, written): a state whose id is already in
+    the run's history is a replay, which writes nothing and returns the stored state."""
     current = conn.execute(
         select(*_state_reads(table)).where(
             table.c.id == run_id, table.c.workspace_id == workspace_id
@@ -232,6 +257,12 @@ def _set_state(
     ).first()
     if current is None:
         raise NotFound(not_found)
+    if table is flow_runs:
+        replayed = replayed_state(conn, workspace_id, state, flow_run_id=run_id)
+    else:
+        replayed = replayed_state(conn, workspace_id, state, task_run_id=run_id)
+    if replayed is not None:
+        return replayed, False
     now = utcnow()
     key = "flow_run_id" if table is flow_runs else "task_run_id"
     details = {**(current.state_details or {}), **state.state_details, key: str(run_id)}
@@ -240,7 +271,7 @@ def _set_state(
     flow_run_id = run_id if table is flow_runs else None
     task_run_id = run_id if table is task_runs else None
     record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
-    return State.model_construct(
+    written = State.model_construct(
         id=state_id,
         type=state.type,
         name=values["state_name"],
@@ -249,6 +280,7 @@ def _set_state(
         data=state.data,
         state_details=details,
     )
+    return written, True
 
 
 MIRRORED_FROM = "mirrored_from_flow_run_id"
@@ -259,9 +291,12 @@ def set_flow_run_state(
 ) -> State:
     """Move a flow run to `state`; its result data (if any) is recorded as an artifact,
     and a subflow's placeholder task run follows."""
-    result = _set_state(conn, workspace_id, flow_runs, run_id, state, "Flow run not found.")
-    record_result_artifact(conn, workspace_id, run_id, state.data)
-    _mirror_onto_parent_task_run(conn, workspace_id, run_id, state)
+    result, written = _set_state(
+        conn, workspace_id, flow_runs, run_id, state, "Flow run not found."
+    )
+    if written:  # a replay's artifact and mirrored state were written the first time
+        record_result_artifact(conn, workspace_id, run_id, state.data)
+        _mirror_onto_parent_task_run(conn, workspace_id, run_id, state)
     return result
 
 
@@ -318,15 +353,14 @@ def _task_run_from(m: RunColumns) -> TaskRun:
 
 
 def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCreate) -> TaskRun:
-    """Create a task run; an id that already exists returns the stored run (idempotent)."""
+    """Create a task run; an id that already exists returns the stored run (idempotent),
+    unless another workspace's run has it (Conflict: the key is the id alone)."""
     run_id = action.id or new_id()
     if action.id is not None:
-        existing = conn.execute(
-            select(task_runs).where(
-                task_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id
-            )
-        ).first()
+        existing = conn.execute(select(task_runs).where(task_runs.c.id == run_id)).first()
         if existing is not None:
+            if existing.workspace_id != workspace_id:
+                raise Conflict(f"Task run id {run_id} is already used by another run.")
             return _to_task_run(existing)
     now = utcnow()
     values = new_task_run_row(workspace_id, action, run_id, now, expected_start_time=now)
@@ -334,8 +368,10 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
     details = {**state.state_details, "task_run_id": str(run_id)}
     state_values, state_id = state_columns(None, state, now, details)
     values.update(state_values)
+    replayed = replayed_state(conn, workspace_id, state, task_run_id=run_id)
     conn.execute(task_runs.insert(), values)
-    record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
+    if replayed is None:
+        record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
     # Built from what was written: no read-back on the hot path of every task call.
     return _task_run_from(values)
 
@@ -372,7 +408,7 @@ def filter_task_runs(
 def set_task_run_state(
     conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, state: StateCreate
 ) -> State:
-    return _set_state(conn, workspace_id, task_runs, run_id, state, "Task run not found.")
+    return _set_state(conn, workspace_id, task_runs, run_id, state, "Task run not found.")[0]
 
 
 # -- batched task-run records (the SDK's background recorder) -------------------------
@@ -382,7 +418,12 @@ def record_task_runs(
     conn: Connection, workspace_id: uuid.UUID, records: list[TaskRunRecord]
 ) -> int:
     """Write task runs with their states: new runs are inserted with their latest state,
-    known ones updated; every state goes to the history. Returns the number of runs."""
+    known ones updated; every state goes to the history. Returns the number of runs.
+
+    A batch delivered again writes nothing twice: states whose ids are already in their
+    run's history are skipped (a state id of another run is a Conflict), and a known run
+    is only moved by its new states.
+    """
     if not records:
         return 0
     ids = [r.task_run.id for r in records if r.task_run.id is not None]
@@ -394,6 +435,12 @@ def record_task_runs(
             )
         )
     }
+    skipped = replayed_task_run_states(
+        conn,
+        workspace_id,
+        [(r.task_run.id, s) for r in records if r.task_run.id is not None for s in r.states],
+    )
+    seen: dict[uuid.UUID, uuid.UUID] = {}  # state id -> its run, within this batch
     now = utcnow()
     history: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
@@ -405,6 +452,14 @@ def record_task_runs(
             raise NotFound("Task run not found.")
         values: dict[str, Any] = {}
         for state in record.states:
+            if state.id is not None:
+                if state.id in skipped:
+                    continue
+                if state.id in seen:
+                    if seen[state.id] != run_id:
+                        raise Conflict(f"State id {state.id} is already used by another run.")
+                    continue  # the same state twice in one batch
+                seen[state.id] = run_id
             details = {
                 **(current.get("state_details") or {}),
                 **state.state_details,
@@ -417,13 +472,15 @@ def record_task_runs(
                 state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
             )
         if run_id in known:
-            conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
-        else:
+            if values:  # a replayed record has no new state to move its run
+                conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
+        elif values:  # (a new run with only replayed states would be another's: no row)
             new_rows.append({**new_task_run_row(workspace_id, action, run_id, now), **values})
             known[run_id] = {**current, "workspace_id": workspace_id}
     if new_rows:
         conn.execute(task_runs.insert(), new_rows)  # one executemany: every row has the same keys
-    conn.execute(run_states.insert(), history)
+    if history:
+        conn.execute(run_states.insert(), history)
     return len(records)
 
 

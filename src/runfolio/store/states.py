@@ -11,8 +11,9 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, Row, RowMapping, select
 
+from runfolio.errors import Conflict
 from runfolio.schemas.common import new_id
 from runfolio.schemas.runs import (
     TERMINAL_STATES,
@@ -22,6 +23,12 @@ from runfolio.schemas.runs import (
     default_state_name,
 )
 from runfolio.store.tables import run_states
+
+# A row of any columns (SQLAlchemy types a row by its tuple of column types).
+_AnyRow = Row[*tuple[Any, ...]]
+
+# Ids looked up per `IN (...)` query: far below every database's limit on parameters.
+IN_CHUNK = 500
 
 # A run's columns by name: a row read (its mapping) or the values about to be written.
 RunColumns = Mapping[str, Any] | RowMapping
@@ -59,7 +66,7 @@ def state_columns(
     current: RunColumns | None, state: StateCreate, now: dt.datetime, details: dict[str, Any]
 ) -> tuple[dict[str, Any], uuid.UUID]:
     """Column values that follow from entering `state` (times, run count)."""
-    state_id = new_id()
+    state_id = state.id or new_id()
     timestamp = as_utc(state.timestamp) or now
     values: dict[str, Any] = {
         "state_id": state_id,
@@ -119,6 +126,83 @@ def record_state(
     conn.execute(run_states.insert(), row)
 
 
+def _to_state(r: _AnyRow) -> State:
+    return State.model_construct(
+        id=r.id,
+        type=StateType(r.type),
+        name=r.name,
+        timestamp=r.timestamp,
+        message=r.message,
+        data=r.data,
+        state_details=r.details or {},
+    )
+
+
+def _in_history(
+    row: _AnyRow,
+    workspace_id: uuid.UUID,
+    flow_run_id: uuid.UUID | None,
+    task_run_id: uuid.UUID | None,
+) -> bool:
+    """Whether a stored state belongs to this run (a flow run's own states have no task run)."""
+    if row.workspace_id != workspace_id:
+        return False
+    if task_run_id is not None:
+        return bool(row.task_run_id == task_run_id)
+    return bool(row.flow_run_id == flow_run_id and row.task_run_id is None)
+
+
+def replayed_state(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    state: StateCreate,
+    *,
+    flow_run_id: uuid.UUID | None = None,
+    task_run_id: uuid.UUID | None = None,
+) -> State | None:
+    """The stored state when `state` carries an id already in this run's history (a
+    replay: write nothing), None when it is new.
+
+    Raises Conflict when the id is another run's state (state ids are unique across
+    workspaces: the table's key is the id alone).
+    """
+    if state.id is None:
+        return None
+    row = conn.execute(select(run_states).where(run_states.c.id == state.id)).first()
+    if row is None:
+        return None
+    if not _in_history(row, workspace_id, flow_run_id, task_run_id):
+        raise Conflict(f"State id {state.id} is already used by another run.")
+    return _to_state(row)
+
+
+def replayed_task_run_states(
+    conn: Connection, workspace_id: uuid.UUID, states: list[tuple[uuid.UUID, StateCreate]]
+) -> set[uuid.UUID]:
+    """The ids among (task run id, state) pairs already in their run's history (replays);
+    Conflict when one is another run's state."""
+    ids = [state.id for _, state in states if state.id is not None]
+    stored: dict[uuid.UUID, _AnyRow] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = ids[start : start + IN_CHUNK]
+        query = select(
+            run_states.c.id,
+            run_states.c.workspace_id,
+            run_states.c.flow_run_id,
+            run_states.c.task_run_id,
+        ).where(run_states.c.id.in_(chunk))
+        stored.update((row.id, row) for row in conn.execute(query))
+    replayed: set[uuid.UUID] = set()
+    for run_id, state in states:
+        row = stored.get(state.id) if state.id is not None else None
+        if row is None:
+            continue
+        if not _in_history(row, workspace_id, None, run_id):
+            raise Conflict(f"State id {state.id} is already used by another run.")
+        replayed.add(row.id)
+    return replayed
+
+
 def list_states(
     conn: Connection,
     workspace_id: uuid.UUID,
@@ -134,15 +218,4 @@ def list_states(
     if task_run_id is not None:
         stmt = stmt.where(run_states.c.task_run_id == task_run_id)
     stmt = stmt.order_by(run_states.c.timestamp, run_states.c.id)
-    return [
-        State.model_construct(
-            id=r.id,
-            type=StateType(r.type),
-            name=r.name,
-            timestamp=r.timestamp,
-            message=r.message,
-            data=r.data,
-            state_details=r.details or {},
-        )
-        for r in conn.execute(stmt)
-    ]
+    return [_to_state(r) for r in conn.execute(stmt)]

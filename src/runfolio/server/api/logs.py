@@ -17,6 +17,8 @@ router = APIRouter(prefix="/logs", tags=["logs"])
 # `response_class`: the 201 has no body, and the document says so.
 @router.post("/", status_code=201, response_class=Response)
 async def create_logs(body: list[LogCreate], api: ApiDep) -> Response:
+    """Store log lines. Lines whose client-chosen `id` is already stored in the workspace
+    are skipped (a resent batch); an id another workspace uses is a 409."""
     await api.write(ops.create_logs, body)
     return empty(201)
 

@@ -56,9 +56,17 @@ async def filter_flows(api: ApiDep, body: FlowFilterBody | None = None) -> Respo
     return list_response(await api.read(ops.filter_flows, body or FlowFilterBody()), Flow)
 
 
-@flow_runs_router.post("/", status_code=201, response_model=FlowRun)
+@flow_runs_router.post(
+    "/",
+    status_code=201,
+    response_model=FlowRun,
+    responses={200: {"model": FlowRun, "description": "A replayed create: the stored run."}},
+)
 async def create_flow_run(body: FlowRunCreate, api: ApiDep) -> Response:
-    return model_response(await api.write(ops.create_flow_run, body), 201)
+    """Create a flow run. A create replayed with the same client-chosen `id` (and flow)
+    stores nothing and returns the stored run; that id for another flow's run is a 409."""
+    run, created = await api.write(ops.add_flow_run, body)
+    return model_response(run, 201 if created else 200)
 
 
 @flow_runs_router.get("/{id:uuid}", response_model=FlowRun)
@@ -70,6 +78,8 @@ async def read_flow_run(run_id: RunId, api: ApiDep) -> Response:
 async def set_flow_run_state(run_id: RunId, body: SetState, api: ApiDep) -> Response:
     """Move a flow run to a new state (always accepted; times and run count follow).
 
+    A state whose client-chosen `id` is already in the run's history is a replay: nothing
+    is written and the answer is the stored state's; another run's state id is a 409.
     State data (a persisted result's location) is also recorded as an artifact of the run.
     """
     state = await api.write(ops.set_flow_run_state, run_id, body.state)
@@ -105,6 +115,7 @@ async def read_task_run(run_id: RunId, api: ApiDep) -> Response:
 
 @task_runs_router.post("/{id:uuid}/set_state", status_code=201, response_model=OrchestrationResult)
 async def set_task_run_state(run_id: RunId, body: SetState, api: ApiDep) -> Response:
+    """Move a task run to a new state; a replayed state `id` writes nothing (as for flow runs)."""
     state = await api.write(ops.set_task_run_state, run_id, body.state)
     return model_response(OrchestrationResult(state=state), 201)
 
