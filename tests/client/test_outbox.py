@@ -309,12 +309,12 @@ def _offline_client(home: Path, url: str, **settings: object) -> HttpClient:
 def test_the_sender_killed_mid_delivery_duplicates_nothing(
     tmp_path: Path, server_home: Path
 ) -> None:
-    n = 600
+    n = 300
     port = free_port()
     url = f"http://127.0.0.1:{port}/api"
     client_home = tmp_path / "client"
     client = _offline_client(client_home, url)
-    body = "x" * 4000
+    body = "x" * 2000
     ids = [client.create_artifact(_markdown(f"k-{i}", body)).id for i in range(n)]
     client.close()
     assert Outbox(default_path(client_home), 1 << 30).count(url) == n
@@ -329,7 +329,7 @@ def test_the_sender_killed_mid_delivery_duplicates_nothing(
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
-        while reader.count_artifacts(_reports()) < 50:
+        while reader.count_artifacts(_reports()) < 30:
             assert time.monotonic() < deadline and sender.poll() is None
             time.sleep(0.005)
         os.kill(sender.pid, signal.SIGKILL)

@@ -128,7 +128,7 @@ def flush(
       runfolio outbox flush
       runfolio outbox flush --timeout 300
     """
-    from runfolio.client.sender import sender_for
+    from runfolio.client.sender import release, sender_for
 
     settings = _settings()
     box = _open(settings)
@@ -145,6 +145,8 @@ def flush(
             progress = sender.deliver(deadline)
         except OutboxError as exc:
             fail(str(exc))
+        finally:
+            release(sender)
         left = box.count(target)
         left_total += left
         line = f"{target}: delivered {progress.delivered}"

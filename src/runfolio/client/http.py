@@ -29,7 +29,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from runfolio._recorder import TaskRunRecorder
 from runfolio._version import __version__
-from runfolio.client.sender import Sender, is_transient, sender_for
+from runfolio.client.sender import Sender, is_transient, release, sender_for
 from runfolio.errors import (
     Conflict,
     Forbidden,
@@ -476,9 +476,14 @@ class HttpClient:
         return _list_of(Log, self._request("POST", "logs/filter", body).content)
 
     def close(self) -> None:
-        """Write pending task runs, then close the connection pool."""
+        """Write pending task runs, then close the connection pool and stop delivering
+        the outbox (what is queued stays on disk for the next client or process)."""
         self.recorder.close()
         self._http.close()
+        _live.discard(self)
+        if self._sender is not None:
+            release(self._sender)
+            self._sender = None
 
 
 def _local_state(state: StateCreate) -> State:

@@ -72,6 +72,8 @@ class Sender:
         #: Locally invented ids the server answered with others (read without the lock).
         self.id_map: dict[str, str] = outbox.id_map(target)
         self._owner = owner_token()
+        # Longer than the longest request, so a lease never runs out under a slow one.
+        self._lease_s = max(LEASE_S, 2 * timeout + 5)
         self._deliver_lock = threading.Lock()  # one delivery loop at a time in this process
         self._thread: threading.Thread | None = None
         self._woken = False
@@ -80,6 +82,8 @@ class Sender:
         self.queued = 0
         #: Why the last delivery attempt failed (None after a success).
         self.last_error: str | None = None
+        self.users = 0  # open clients using this sender (see `sender_for`, `release`)
+        self._stopped = False
         headers = {"User-Agent": f"runfolio/{__version__}", "Content-Type": "application/json"}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -146,6 +150,10 @@ class Sender:
     def _loop(self) -> None:
         while True:
             with self.lock:
+                if self._stopped:
+                    self._thread = None
+                    self._http.close()
+                    return
                 self._woken = False
             try:
                 self.deliver(deadline=None)
@@ -158,6 +166,8 @@ class Sender:
                     continue  # a write was queued while the queue looked empty
                 self._thread = None
                 self.spooling = False
+                if self._stopped:
+                    self._http.close()
                 return
 
     def deliver(self, deadline: float | None) -> Progress:
@@ -170,9 +180,12 @@ class Sender:
                 return progress
         try:
             while True:
+                if self._stopped:
+                    self.outbox.release(self.target, self._owner)
+                    return progress
                 if deadline is not None and time.monotonic() >= deadline:
                     return progress
-                if not self.outbox.claim(self.target, self._owner, LEASE_S):
+                if not self.outbox.claim(self.target, self._owner, self._lease_s):
                     progress.last_error = "another process is delivering this outbox"
                     self._pause(backoff, deadline)
                     backoff = min(backoff * 2, BACKOFF_MAX_S)
@@ -200,7 +213,7 @@ class Sender:
                     if deadline is not None and time.monotonic() >= deadline:
                         return progress
                     # Renewed often: a frozen server keeps one request at most `timeout`.
-                    self.outbox.claim(self.target, self._owner, LEASE_S)
+                    self.outbox.claim(self.target, self._owner, self._lease_s)
         finally:
             self._deliver_lock.release()
 
@@ -264,8 +277,12 @@ class Sender:
             self.outbox.map_id(self.target, local_id, server_id)
             self.id_map = {**self.id_map, local_id: server_id}
 
-    def close(self) -> None:
-        self._http.close()
+    def stop(self) -> None:
+        """Stop delivering (after the request under way); what is queued stays on disk."""
+        with self.lock:
+            self._stopped = True
+            if self._thread is None:  # else the thread closes it when it ends
+                self._http.close()
 
 
 _registry_lock = threading.Lock()
@@ -285,7 +302,21 @@ def sender_for(
         sender = _senders.get(key)
         if sender is None or sender.outbox is not outbox:
             sender = _senders[key] = Sender(outbox, target, api_key, timeout, transport)
+        sender.users += 1
         return sender
+
+
+def release(sender: Sender) -> None:
+    """A client of `sender` closed; the last one stops it (a closed client's process
+    leaves its queue to the next runfolio process, and never delivers behind its back)."""
+    with _registry_lock:
+        sender.users -= 1
+        if sender.users > 0:
+            return
+        key = (str(sender.outbox.path), sender.target)
+        if _senders.get(key) is sender:
+            del _senders[key]
+    sender.stop()
 
 
 def all_senders() -> list[Sender]:
