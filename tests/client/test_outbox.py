@@ -472,3 +472,16 @@ def test_spooling_a_write_costs_under_a_millisecond(tmp_path: Path) -> None:
     costs.sort()
     assert costs[len(costs) // 2] < 0.001, costs[len(costs) // 2]
     client.close()
+
+
+def test_a_drained_outbox_gives_its_space_back(tmp_path: Path) -> None:
+    box = Outbox(default_path(tmp_path), 1 << 30)
+    for _ in range(500):
+        box.append("http://a/api", "POST", "artifacts/", b"x" * 2000)
+    pages = sqlite3.connect(default_path(tmp_path)).execute("PRAGMA page_count")
+    assert pages.fetchone()[0] > 250
+    for record in box.head("http://a/api", 1000):
+        box.delivered(record.seq)
+    box.forget_ids("http://a/api")
+    pages = sqlite3.connect(default_path(tmp_path)).execute("PRAGMA page_count")
+    assert pages.fetchone()[0] < 50

@@ -152,6 +152,8 @@ class Outbox:
             }
             if tables:
                 self._check_marker(conn, tables)
+            if not tables:  # before the first table: a drained outbox gives its pages back
+                conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             # A commit survives a crash of the process (what a queued write promises).
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -303,11 +305,17 @@ class Outbox:
             )
 
     def forget_ids(self, target: str) -> None:
-        """Nothing is queued for `target` any more: its id map has no use left."""
+        """Nothing is queued for `target` any more: its id map has no use left (and the
+        file shrinks back when nothing is queued at all)."""
         with self._tx() as conn:
             if conn.execute("SELECT 1 FROM records WHERE target = ? LIMIT 1", (target,)).fetchone():
                 return
             conn.execute("DELETE FROM id_map WHERE target = ?", (target,))
+            empty = conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
+        if empty:
+            with self._tx(immediate=False) as conn:
+                # executescript steps the pragma to the end (one execute frees one page).
+                conn.executescript("PRAGMA incremental_vacuum;")
 
     def claim(self, target: str, owner: str, seconds: float) -> bool:
         """Take (or renew) the delivery lease of `target`; False while another holds it."""
