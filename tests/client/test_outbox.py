@@ -13,15 +13,19 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
 from runfolio.client import client_for
 from runfolio.client.http import HttpClient
 from runfolio.client.outbox import Outbox, default_path, owner_token
+from runfolio.client.sender import Sender
 from runfolio.errors import NotFound, OutboxError, OutboxFull, ServerUnreachable
 from runfolio.schemas.artifacts import Artifact, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import ArtifactCountBody, ArtifactFilterBody, TaskRunFilterBody
@@ -485,3 +489,53 @@ def test_a_drained_outbox_gives_its_space_back(tmp_path: Path) -> None:
     box.forget_ids("http://a/api")
     pages = sqlite3.connect(default_path(tmp_path)).execute("PRAGMA page_count")
     assert pages.fetchone()[0] < 50
+
+
+class _CountingPeer(BaseHTTPRequestHandler):
+    """Takes every create (slowly), counting how often each id arrives."""
+
+    seen: ClassVar[dict[str, int]] = {}
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        time.sleep(0.002)
+        with self.lock:
+            self.seen[body["id"]] = self.seen.get(body["id"], 0) + 1
+        payload = json.dumps(body).encode()
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_two_senders_never_both_send_a_record(tmp_path: Path) -> None:
+    peer = ThreadingHTTPServer(("127.0.0.1", 0), _CountingPeer)
+    threading.Thread(target=peer.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{peer.server_address[1]}/api"
+    path = default_path(tmp_path)
+    queued = Outbox(path, 1 << 30)
+    ids = [str(new_id()) for _ in range(200)]
+    for record_id in ids:
+        queued.append(url, "POST", "artifacts/", json.dumps({"id": record_id}).encode())
+    # Two deliverers, each with its own connection to the file (as two processes have).
+    senders = [Sender(Outbox(path, 1 << 30), url, None, 5.0) for _ in range(2)]
+    results: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda s=s: results.append(s.deliver(time.monotonic() + 30).delivered)
+        )
+        for s in senders
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    peer.shutdown()
+    peer.server_close()
+    assert sorted(_CountingPeer.seen) == sorted(ids)
+    assert set(_CountingPeer.seen.values()) == {1}  # no record was sent twice
+    assert sum(results) == 200 and queued.count(url) == 0
