@@ -166,6 +166,7 @@ class Sender:
                     continue  # a write was queued while the queue looked empty
                 self._thread = None
                 self.spooling = False
+                self._warned = False  # the next outage is said again
                 if self._stopped:
                     self._http.close()
                 return
