@@ -226,6 +226,9 @@ def test_server_killed_mid_flow_and_restarted(tmp_path: Path, server_home: Path)
             assert outage, "no task ran while the server was down"
             assert all(t.start_time.timestamp() < restarted_at for t in outage if t.start_time)
             assert sum(killed_at < log.timestamp.timestamp() < restarted_at for log in logs) > 0
+            # Artifacts made during the outage keep when they were made, not their delivery.
+            made = [a.created.timestamp() for a in _all_artifacts(reader, run_id)]
+            assert sum(killed_at < t < restarted_at for t in made) > 0
             assert states[-1].timestamp.timestamp() < time.time()
         reader.close()
 

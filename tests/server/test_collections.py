@@ -209,3 +209,25 @@ def test_a_retry_must_match_exactly_not_just_compare_equal(either: Api) -> None:
     assert either.post("/artifacts/", json=body).status_code == 200
     assert either.read(chosen).json()["data"] == {"n": 1, "m": [1.5]}
     assert list(either.read(chosen).json()["data"]) == ["n", "m"]
+
+
+def test_a_late_create_keeps_its_time_and_not_the_latest(arts: Api) -> None:
+    """A create delivered late (the client outbox) carries when it was made: it is stored
+    with that time, and the key's latest stays the version made last."""
+    newer = arts.create(key="late", data="made second")
+    made = "2026-01-02T03:04:05.250000Z"
+    r = arts.post("/artifacts/", json={"key": "late", "data": "made first", "created": made})
+    assert r.status_code == 201, r.text
+    assert r.json()["created"] == made and r.json()["updated"] == made
+    assert arts.latest("late").json()["id"] == newer["id"]
+    assert arts.collection("late")["latest_id"] == newer["id"]
+    # A late version made after the latest does take its place.
+    after = arts.post("/artifacts/", json={"key": "late", "data": "third", "created": None})
+    assert arts.latest("late").json()["id"] == after.json()["id"]
+
+
+def test_a_create_from_the_future_is_refused(arts: Api) -> None:
+    before = arts.snapshot()
+    r = arts.post("/artifacts/", json={"key": "k", "data": "x", "created": "2999-01-01T00:00:00Z"})
+    assert r.status_code == 422 and r.json()["exception_detail"][0]["loc"] == ["created"]
+    assert arts.snapshot() == before

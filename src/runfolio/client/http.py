@@ -238,15 +238,20 @@ class HttpClient:
         *,
         merge_key: str | None = None,
         local_id: str | None = None,
+        queued_body: Any = None,
     ) -> httpx.Response | None:
-        """Send a write, or queue it in the outbox; None when it was queued."""
+        """Send a write, or queue it in the outbox; None when it was queued.
+
+        `queued_body`, when given, is what the outbox keeps instead of `body` (a create
+        queued for later carries the time it was made)."""
         content = _encode(body)
+        queued = content if queued_body is None else _encode(queued_body)
         sender = self._sender
         if sender is not None:
             if sender.spooling:
                 with sender.lock:
                     if sender.spooling:  # behind what is queued: the order is kept
-                        sender.queue(method, path, content, merge_key=merge_key, local_id=local_id)
+                        sender.queue(method, path, queued, merge_key=merge_key, local_id=local_id)
                         return None
             if sender.id_map:  # ids invented while the server was away, now known
                 path = sender.remap(path)
@@ -271,7 +276,7 @@ class HttpClient:
         sender = self._open_sender()
         with sender.lock:
             sender.queue(
-                method, path, content, merge_key=merge_key, local_id=local_id, reason=reason
+                method, path, queued, merge_key=merge_key, local_id=local_id, reason=reason
             )
         return None
 
@@ -310,10 +315,12 @@ class HttpClient:
         artifact_id = action.id or new_id()
         if action.id is None:  # a queued create must be idempotent when sent again
             action = action.model_copy(update={"id": artifact_id})
-        response = self._write("POST", "artifacts/", action)
+        now = utcnow()
+        # Queued, it keeps the time it was made (the server would stamp its delivery).
+        late = action.model_copy(update={"created": now})
+        response = self._write("POST", "artifacts/", action, queued_body=late)
         if response is not None:
             return Artifact.model_validate_json(response.content)
-        now = utcnow()
         return Artifact(
             id=artifact_id,
             created=now,

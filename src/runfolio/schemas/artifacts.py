@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from runfolio.schemas.common import ActionModel, ObjectModel, ServerTime
+from runfolio.schemas.common import ActionModel, InputDateTime, ObjectModel, ServerTime
 
 KEY_RULE = "Artifact key must only contain lowercase letters, numbers, and dashes."
 _KEY_PATTERN = re.compile(r"[a-z0-9-]+")
@@ -156,6 +156,12 @@ class ArtifactCreate(ArtifactContent, ActionModel):
     """Body of `POST /artifacts/`. `id` may be chosen by the client (idempotent retry)."""
 
     id: uuid.UUID | None = None
+    created: InputDateTime | None = Field(
+        default=None,
+        description="runfolio extension: when the version was made, for a create delivered "
+        "late (runfolio's client outbox sends it); at most 5 minutes ahead of the server's "
+        "clock. The key's latest stays the version made last. Default: now.",
+    )
 
 
 class ArtifactUpdate(ActionModel):

@@ -250,7 +250,7 @@ def create(
     _check_runs_in_workspace(conn, workspace_id, action)
     if action.key is not None:
         _lock_key(conn, workspace_id, action.key)
-    now = utcnow()
+    now = _made_at(action, utcnow())
     values = {
         "id": action.id or new_id(),
         "key": action.key,
@@ -280,9 +280,50 @@ def create(
         if action.id is None:
             raise
         return _replayed(conn, workspace_id, action), False
-    if action.key is not None:
+    late = action.created is not None  # only a late delivery can be older than the latest
+    if action.key is not None and not (
+        late and _newer_latest(conn, workspace_id, action.key, values, now)
+    ):
         _upsert_collection(conn, workspace_id, values, now)
     return Artifact.model_construct(created=now, updated=now, **values), True
+
+
+# How far ahead of the server's clock a client's `created` may be (clocks differ a little).
+MAX_CLOCK_AHEAD = dt.timedelta(minutes=5)
+
+
+def _made_at(action: ArtifactCreate, now: dt.datetime) -> dt.datetime:
+    """When the version was made: the client's `created` for a late delivery, else now."""
+    if action.created is None:
+        return now
+    made = action.created.astimezone(dt.UTC)
+    if made > now + MAX_CLOCK_AHEAD:
+        raise Invalid.field(
+            ("created",),
+            f"is more than {int(MAX_CLOCK_AHEAD.total_seconds() // 60)} minutes ahead of the "
+            "server's clock",
+            action.created.isoformat(),
+        )
+    return made
+
+
+def _newer_latest(
+    conn: Connection, workspace_id: uuid.UUID, key: str, values: dict[str, Any], made: dt.datetime
+) -> bool:
+    """Whether the key's latest was made after this version (a create delivered late
+    must not take the place of versions made since)."""
+    current = conn.execute(
+        select(artifacts.c.created, artifacts.c.id)
+        .join(
+            artifact_collections,
+            (artifact_collections.c.latest_id == artifacts.c.id)
+            & (artifact_collections.c.workspace_id == artifacts.c.workspace_id),
+        )
+        .where(
+            artifact_collections.c.workspace_id == workspace_id, artifact_collections.c.key == key
+        )
+    ).first()
+    return current is not None and (current.created, current.id) > (made, values["id"])
 
 
 def _replayed(conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate) -> Artifact:
