@@ -220,7 +220,8 @@ def test_a_late_create_keeps_its_time_and_not_the_latest(arts: Api) -> None:
     assert r.status_code == 201, r.text
     assert r.json()["created"] == made and r.json()["updated"] == made
     assert arts.latest("late").json()["id"] == newer["id"]
-    assert arts.collection("late")["latest_id"] == newer["id"]
+    collection = arts.collection("late")
+    assert collection is not None and collection["latest_id"] == newer["id"]
     # A late version made after the latest does take its place.
     after = arts.post("/artifacts/", json={"key": "late", "data": "third", "created": None})
     assert arts.latest("late").json()["id"] == after.json()["id"]
