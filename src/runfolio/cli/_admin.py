@@ -20,19 +20,12 @@ from runfolio.cli._common import fail
 from runfolio.errors import RunfolioError
 from runfolio.settings import load_settings
 from runfolio.store.engine import connect
-from runfolio.store.transfer import masked
+from runfolio.store.transfer import shown
 
 PasswordStdinOption = typer.Option(
     "--password-stdin",
     help="Read the password from the first line of stdin (for scripts) instead of prompting.",
 )
-
-
-def _shown(url: str) -> str:
-    try:
-        return masked(url)
-    except ArgumentError:
-        return "(an unreadable URL)"
 
 
 @contextmanager
@@ -46,14 +39,14 @@ def database() -> Iterator[Engine]:
     try:
         engine = connect(url)
     except (ArgumentError, SQLAlchemyError, OSError) as exc:
-        fail(f"Cannot open the database {_shown(url)}: {exc}")
+        fail(f"Cannot open the database {shown(url)}: {exc}")
     try:
         yield engine
     except RunfolioError as exc:
         fail(str(exc))
     except SQLAlchemyError as exc:
         reason = getattr(exc, "orig", None) or exc
-        fail(f"Cannot use the database {_shown(url)}: {str(reason).strip()}")
+        fail(f"Cannot use the database {shown(url)}: {str(reason).strip()}")
     finally:
         engine.dispose()
 

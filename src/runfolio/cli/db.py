@@ -33,6 +33,7 @@ from runfolio.store.transfer import (
     open_unmigrated,
     probe,
     same_database,
+    shown,
 )
 
 app = typer.Typer(
@@ -61,18 +62,11 @@ def _url_in_force(url: str | None) -> str:
         fail(str(exc))
 
 
-def _shown(url: str) -> str:
-    try:
-        return masked(url)
-    except ArgumentError:
-        return "(an unreadable URL)"
-
-
 @contextmanager
 def _reporting(url: str | None, role: str = "") -> Iterator[None]:
     """Expected failures (an unreachable database, a bad URL, refused input) exit 1."""
     what = f"the {role} database".replace("  ", " ")
-    where = f"{what} {_shown(url)}" if url is not None else what
+    where = f"{what} {shown(url)}" if url is not None else what
     try:
         yield
     except RunfolioError as exc:
@@ -214,7 +208,7 @@ def copy(
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    typer.echo(f"from: {_shown(source)}\nto:   {_shown(target)}")
+    typer.echo(f"from: {shown(source)}\nto:   {shown(target)}")
     with _reporting(None):
         if same_database(source, target):
             fail("The source and the target are the same database: nothing to copy.")

@@ -25,6 +25,7 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy import Engine
 from starlette.requests import HTTPConnection
@@ -44,6 +45,7 @@ CACHE_MAX = 10_000
 TOUCH_EVERY = dt.timedelta(seconds=60)
 SESSION_COOKIE = "runfolio_session"
 MAX_CREDENTIAL = 1024
+V = TypeVar("V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,29 @@ class SignedIn:
 
     principal: Principal
     csrf_token: str
+
+
+class _Answers(Generic[V]):
+    """What credentials were found worth, by digest, each until its deadline (monotonic
+    seconds); dropped all at once past `CACHE_MAX` entries (random keys must not grow
+    memory)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[float, V | None]] = {}
+
+    def get(self, digest: str, now: float) -> tuple[bool, V | None]:
+        cached = self._entries.get(digest)
+        if cached is not None and cached[0] > now:
+            return True, cached[1]
+        return False, None
+
+    def put(self, digest: str, value: V | None, until: float) -> None:
+        if len(self._entries) >= CACHE_MAX:
+            self._entries.clear()
+        self._entries[digest] = (until, value)
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def _scheme_and_value(header: str) -> tuple[str, str]:
@@ -67,8 +92,8 @@ class Authenticator:
         self._auth_string = auth_string.get_secret_value() if auth_string else None
         self._required_until = 0.0
         self._required = True
-        self._keys: dict[str, tuple[float, Principal | None]] = {}
-        self._sessions: dict[str, tuple[float, SignedIn | None]] = {}
+        self._keys: _Answers[Principal] = _Answers()
+        self._sessions: _Answers[SignedIn] = _Answers()
         self._touched: dict[uuid.UUID, dt.datetime] = {}
 
     # ---- is auth on ------------------------------------------------------------
@@ -131,9 +156,9 @@ class Authenticator:
             return None
         cache_key = accounts.digest(key)
         now = time.monotonic()
-        cached = self._keys.get(cache_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        hit, known = self._keys.get(cache_key, now)
+        if hit:
+            return known
         grant = await self._gate.read(self._lookup_key, key)
         until = now + CACHE_SECONDS
         principal = None
@@ -142,9 +167,7 @@ class Authenticator:
             if grant.expires is not None:
                 until = min(until, now + (grant.expires - utcnow()).total_seconds())
             await self._touch(grant)
-        if len(self._keys) >= CACHE_MAX:
-            self._keys.clear()
-        self._keys[cache_key] = (until, principal)
+        self._keys.put(cache_key, principal, until)
         return principal
 
     def _lookup_key(self, key: str) -> accounts.KeyGrant | None:
@@ -175,13 +198,11 @@ class Authenticator:
             return None
         cache_key = accounts.digest(token)
         now = time.monotonic()
-        cached = self._sessions.get(cache_key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        hit, known = self._sessions.get(cache_key, now)
+        if hit:
+            return known
         found = await self._gate.read(self._lookup_session, token)
-        if len(self._sessions) >= CACHE_MAX:
-            self._sessions.clear()
-        self._sessions[cache_key] = (now + CACHE_SECONDS, found)
+        self._sessions.put(cache_key, found, now + CACHE_SECONDS)
         return found
 
     def _lookup_session(self, token: str) -> SignedIn | None:

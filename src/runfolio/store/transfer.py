@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError
 from sqlalchemy.pool import NullPool
 
 from runfolio.errors import Invalid
@@ -51,6 +51,14 @@ CONNECT_TIMEOUT = 10
 def masked(url: str) -> str:
     """`url` with its password shown as `***` (safe to print)."""
     return make_url(url).render_as_string(hide_password=True)
+
+
+def shown(url: str) -> str:
+    """`url` as messages print it: masked, or a placeholder when it cannot be parsed."""
+    try:
+        return masked(url)
+    except ArgumentError:
+        return "(an unreadable URL)"
 
 
 def sqlite_path(url: str) -> Path | None:
