@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from runfolio.client.base import RunfolioClient
     from runfolio.schemas.runs import FlowRun, TaskRun
+    from runfolio.task_runners import TaskRunnerSession
 
 
 class MissingContextError(RuntimeError):
@@ -31,6 +32,8 @@ class FlowRunContext:
     client: RunfolioClient
     is_async: bool
     log_prints: bool = False
+    # Where `Task.submit()` sends tasks during the current attempt (None: a thread).
+    task_runner: TaskRunnerSession | None = None
     # Counters for task run names within this flow run (task key → next index).
     task_counts: dict[str, int] = field(default_factory=dict)
     _count_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

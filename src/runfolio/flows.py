@@ -23,7 +23,9 @@ from runfolio._signals import sigterm_as_exit
 from runfolio.context import FlowRunContext, flow_run_context, task_run_context
 
 if TYPE_CHECKING:
+    from runfolio.client.base import RunfolioClient
     from runfolio.schemas.runs import StateCreate, TaskRun
+    from runfolio.task_runners import StoreAddress, TaskRunner
 
 log = logging.getLogger("runfolio")
 
@@ -43,9 +45,15 @@ class Flow(Generic[P, R]):
         retry_delay_seconds: float | Sequence[float] | None = None,
         log_prints: bool = False,
         tags: Iterable[str] | None = None,
+        task_runner: TaskRunner | None = None,
     ) -> None:
         if retries < 0:
             raise ValueError("retries must be 0 or more")
+        if task_runner is None:
+            from runfolio.task_runners import ThreadPoolTaskRunner
+
+            task_runner = ThreadPoolTaskRunner()
+        self.task_runner = task_runner
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
         self.version = version
@@ -87,6 +95,7 @@ class Flow(Generic[P, R]):
         parent_flow = flow_run_context.get()
         parent_task = task_run_context.get()
         client = parent_flow.client if parent_flow is not None else get_client()
+        self.task_runner.check(_store_of(client))  # refused before any run is recorded
         flow = client.create_flow(FlowCreate(name=self.name, tags=self.tags))
         parent_task_run_id = parent_task.task_run_id if parent_task is not None else None
         wrapper_task = None
@@ -167,11 +176,24 @@ class Flow(Generic[P, R]):
         record = functools.partial(ctx.client.set_flow_run_state, ctx.flow_run_id)
         record(_attempts.running())
         return _attempts.drive(
-            functools.partial(self.fn, *args, **kwargs),
+            functools.partial(self._attempt_sync, ctx, args, kwargs),
             self._policy(),
             record,
             functools.partial(self._finish, ctx, wrapper_task),
         )
+
+    def _attempt_sync(
+        self, ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> R:
+        """One attempt: the function, with a session of the task runner open around it
+        (closing it waits for the tasks submitted, so they are recorded before the end)."""
+        session = self.task_runner.start(_store_of(ctx.client))
+        ctx.task_runner = session
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            ctx.task_runner = None
+            session.close()
 
     async def _run_async(
         self,
@@ -210,13 +232,34 @@ class Flow(Generic[P, R]):
         def finish(state: StateCreate) -> Awaitable[None]:
             return asyncio.to_thread(self._finish, ctx, wrapper_task, state)
 
+        async def attempt() -> object:
+            # The runner starts and waits in a thread: both block (a cluster's start, above all).
+            session = await asyncio.to_thread(self.task_runner.start, _store_of(ctx.client))
+            ctx.task_runner = session
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                ctx.task_runner = None
+                await asyncio.to_thread(session.close)
+
         await record(_attempts.running())
         return await _attempts.drive_async(
-            functools.partial(fn, *args, **kwargs),
+            attempt,
             self._policy(),
             record,
             finish,
         )
+
+
+def _store_of(client: RunfolioClient) -> StoreAddress:
+    """Where the flow's client writes, for tasks that run in other processes."""
+    from runfolio.settings import Settings, load_settings
+    from runfolio.task_runners import StoreAddress
+
+    settings = getattr(client, "settings", None)
+    if not isinstance(settings, Settings):  # a client of another kind: the environment's
+        settings = load_settings()
+    return StoreAddress.of(settings)
 
 
 def _drain(ctx: FlowRunContext) -> None:
@@ -241,6 +284,7 @@ def flow(
     retry_delay_seconds: float | Sequence[float] | None = None,
     log_prints: bool = False,
     tags: Iterable[str] | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Callable[[Callable[P, R]], Flow[P, R]]: ...
 
 
@@ -254,8 +298,9 @@ def flow(
     retry_delay_seconds: float | Sequence[float] | None = None,
     log_prints: bool = False,
     tags: Iterable[str] | None = None,
+    task_runner: TaskRunner | None = None,
 ) -> Flow[P, R] | Callable[[Callable[P, R]], Flow[P, R]]:
-    """Make a function a flow: `@flow`, `@flow()` or `@flow(name=..., log_prints=...)`."""
+    """Make a function a flow: `@flow`, `@flow()` or `@flow(name=..., task_runner=...)`."""
     if fn is not None:
         return Flow(fn)
 
@@ -268,6 +313,7 @@ def flow(
             retry_delay_seconds=retry_delay_seconds,
             log_prints=log_prints,
             tags=tags,
+            task_runner=task_runner,
         )
 
     return decorate

@@ -3,55 +3,47 @@
 Called outside a flow, a task just runs its function (nothing is recorded).
 Inside a flow each call creates a task run linked to the flow run, RUNNING
 while it works, then COMPLETED or FAILED; each retry attempt is recorded.
-`submit()` runs the task in a worker thread with a copy of the run context.
+`submit()` runs the task with the flow's task runner (`runfolio.task_runners`):
+threads of this process with a copy of the run context by default.
 """
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from runfolio import _attempts
 from runfolio._recorder import recorder_for
 from runfolio._runlogs import install_print_capture
 from runfolio.context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
+from runfolio.futures import TaskFuture
 
 if TYPE_CHECKING:
     from runfolio.schemas.runs import StateCreate, TaskRun
 
+__all__ = ["Placement", "Task", "TaskFuture", "task"]
+
 P = ParamSpec("P")
 R = TypeVar("R")
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
-
-_executor: ThreadPoolExecutor | None = None
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(thread_name_prefix="runfolio-task")
-    return _executor
+@dataclass(frozen=True)
+class Placement:
+    """A task run's place, chosen where it was submitted when it runs elsewhere (a Dask
+    worker): its index among the flow run's runs of the task, its parent task run, and
+    labels naming where it ran."""
 
+    index: int
+    parent_task_run_id: uuid.UUID | None = None
+    labels: dict[str, Any] = field(default_factory=dict)
 
-class TaskFuture(Generic[T_co]):
-    """The pending result of `Task.submit()`."""
-
-    def __init__(self, future: Future[T_co]) -> None:
-        self._future = future
-
-    def result(self, timeout: float | None = None) -> T_co:
-        return self._future.result(timeout)
-
-    def wait(self, timeout: float | None = None) -> None:
-        self._future.exception(timeout)
-
-    def done(self) -> bool:
-        return self._future.done()
+    def with_labels(self, labels: dict[str, Any]) -> Placement:
+        return replace(self, labels={**self.labels, **labels})
 
 
 class Task(Generic[P, R]):
@@ -115,16 +107,37 @@ class Task(Generic[P, R]):
     @overload
     def submit(self: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> TaskFuture[T]: ...
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> TaskFuture[object]:
-        """Run the task in a worker thread; the run context goes with it."""
-        ctx = contextvars.copy_context()
-        call: Callable[[], object]
+        """Run the task with the flow's task runner (threads by default); futures among
+        the arguments are resolved before it runs."""
+        from runfolio.task_runners import shared_pool, submit_to_thread
+
+        flow_ctx = flow_run_context.get()
+        session = flow_ctx.task_runner if flow_ctx is not None else None
+        if session is None:  # outside a flow, or on a worker: a thread of this process
+            return submit_to_thread(shared_pool(), self, args, kwargs)
+        return session.submit(self, args, kwargs)
+
+    def call_now(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> object:
+        """Call the task here and now, to its end (an async task in its own event loop)."""
         if self._async_fn is not None:
             import asyncio
 
-            call = functools.partial(asyncio.run, self._coroutine(self._async_fn, args, kwargs))
-        else:
-            call = functools.partial(self, *args, **kwargs)
-        return TaskFuture(_pool().submit(ctx.run, call))
+            return asyncio.run(self._coroutine(self._async_fn, args, kwargs))
+        return self(*args, **kwargs)
+
+    def run_placed(
+        self,
+        flow_ctx: FlowRunContext,
+        placement: Placement,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> object:
+        """Run and record the task as part of `flow_ctx`'s flow run, at `placement`."""
+        if self._async_fn is not None:
+            import asyncio
+
+            return asyncio.run(self._run_async(flow_ctx, self._async_fn, args, kwargs, placement))
+        return self._run_sync(flow_ctx, args, kwargs, placement)
 
     @overload
     def map(
@@ -140,17 +153,26 @@ class Task(Generic[P, R]):
     # -- the engine --------------------------------------------------------------
 
     def _create_run(
-        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        flow_ctx: FlowRunContext,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        placement: Placement | None = None,
     ) -> TaskRun:
         """Queue the task run (RUNNING) with the recorder; returns its local model."""
         from runfolio.schemas.common import new_id
         from runfolio.schemas.runs import TaskRun, TaskRunCreate
 
-        index = flow_ctx.next_task_index(self.task_key)
-        parent = task_run_context.get()
+        if placement is None:
+            parent = task_run_context.get()
+            placement = Placement(
+                index=flow_ctx.next_task_index(self.task_key),
+                parent_task_run_id=parent.task_run_id if parent is not None else None,
+            )
+        index = placement.index
         inputs: dict[str, Any] = {"parameters": _attempts.bound_parameters(self.fn, args, kwargs)}
-        if parent is not None:
-            inputs["parent_task_run_id"] = str(parent.task_run_id)
+        if placement.parent_task_run_id is not None:
+            inputs["parent_task_run_id"] = str(placement.parent_task_run_id)
         state = _attempts.running()
         action = TaskRunCreate(
             id=new_id(),
@@ -159,6 +181,7 @@ class Task(Generic[P, R]):
             task_key=self.task_key,
             dynamic_key=str(index),
             tags=self.tags,
+            labels=placement.labels or None,
             task_inputs=inputs,
             empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
             state=state,
@@ -182,9 +205,13 @@ class Task(Generic[P, R]):
         return _attempts.Attempts(self.retries, self.retry_delay_seconds, "Task run")
 
     def _run_sync(
-        self, flow_ctx: FlowRunContext, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        flow_ctx: FlowRunContext,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        placement: Placement | None = None,
     ) -> R:
-        task_run = self._create_run(flow_ctx, args, kwargs)
+        task_run = self._create_run(flow_ctx, args, kwargs, placement)
         # The recorder queues states (written in batches): no I/O here.
         record = functools.partial(recorder_for(flow_ctx.client).state, task_run.id)
         token = task_run_context.set(self._context(flow_ctx, task_run))
@@ -200,8 +227,9 @@ class Task(Generic[P, R]):
         fn: Callable[..., Awaitable[object]],
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
+        placement: Placement | None = None,
     ) -> object:
-        task_run = self._create_run(flow_ctx, args, kwargs)
+        task_run = self._create_run(flow_ctx, args, kwargs, placement)
         recorder = recorder_for(flow_ctx.client)
 
         async def record(state: StateCreate) -> None:

@@ -44,6 +44,7 @@ class EmbeddedClient:
 
     def __init__(self, settings: Settings, caller: ops.Caller | None = None) -> None:
         self.target = settings.resolved_database_url()
+        self.settings = settings  # a task runner tells its workers where the store is
         engine = connect(
             self.target,
             synchronous=settings.sqlite_synchronous,

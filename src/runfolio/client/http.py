@@ -144,6 +144,7 @@ class HttpClient:
         if settings.api_key:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         self._settings = settings
+        self.settings = settings  # a task runner tells its workers where the server is
         self._transport = transport
         self._retries = settings.http_retries
         self._read_budget = settings.http_timeout

@@ -1,0 +1,142 @@
+"""The Dask side of `DaskTaskRunner`: a session in the flow process, and the function each
+worker runs (imported only when a flow run starts a Dask runner: it imports distributed).
+
+The flow process numbers the task run and names its parent; the worker records the run
+itself (RUNNING → COMPLETED/FAILED, every attempt), with the worker's name in its
+labels, in the store the flow process uses. Futures given as arguments are passed to Dask
+as Dask futures, so the cluster resolves them without a trip through the flow process.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import distributed
+
+from runfolio._recorder import recorder_for
+from runfolio._runlogs import flush as flush_logs
+from runfolio.context import FlowRunContext, flow_run_context, task_run_context
+from runfolio.futures import TaskFuture, unwrap
+from runfolio.task_runners import DaskTaskRunner, StoreAddress, TaskRunnerSession
+
+if TYPE_CHECKING:
+    from runfolio.client.base import RunfolioClient
+    from runfolio.schemas.runs import FlowRun
+    from runfolio.tasks import Placement, Task
+
+
+@dataclass(frozen=True)
+class RemoteCall:
+    """What a worker needs to record a task run as part of the flow run (pickled)."""
+
+    store: StoreAddress
+    flow_run: FlowRun
+    flow_name: str
+    log_prints: bool
+    placement: Placement
+
+
+class DaskSession(TaskRunnerSession):
+    def __init__(self, runner: DaskTaskRunner, store: StoreAddress) -> None:
+        self._store = store
+        self._cluster: Any = None
+        if runner.address is not None:
+            self._client = distributed.Client(runner.address, **runner.client_kwargs)  # type: ignore[no-untyped-call]
+        else:
+            self._cluster = runner.resolved_cluster_class()(**runner.cluster_kwargs)
+            try:
+                self._client = distributed.Client(self._cluster, **runner.client_kwargs)  # type: ignore[no-untyped-call]
+            except BaseException:
+                self._cluster.close()
+                raise
+        self._lock = threading.Lock()
+        self._futures: list[distributed.Future[Any]] = []
+
+    def submit(
+        self, task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> TaskFuture[Any]:
+        from runfolio.tasks import Placement
+
+        flow_ctx = flow_run_context.get()
+        assert flow_ctx is not None  # a session exists only inside a flow run
+        parent = task_run_context.get()
+        placement = Placement(
+            index=flow_ctx.next_task_index(task.task_key),
+            parent_task_run_id=parent.task_run_id if parent is not None else None,
+        )
+        call = RemoteCall(
+            self._store, flow_ctx.flow_run, flow_ctx.flow_name, flow_ctx.log_prints, placement
+        )
+        future = self._client.submit(
+            run_on_worker,
+            call,
+            task,
+            unwrap(args),
+            unwrap(kwargs),
+            pure=False,  # every call is a task run of its own, even with equal arguments
+            key=f"{task.name}-{placement.index}-{uuid.uuid4().hex}",
+        )
+        with self._lock:
+            self._futures.append(future)
+        return TaskFuture(future)
+
+    def close(self) -> None:
+        try:
+            with self._lock:
+                futures = list(self._futures)
+            # Each worker flushed its records before its future completed, so once these
+            # are done the store holds every task run, log and artifact.
+            distributed.wait(futures)  # type: ignore[no-untyped-call]
+        finally:
+            self._client.close()  # type: ignore[no-untyped-call]
+            if self._cluster is not None:
+                self._cluster.close()
+
+
+# -- on the worker --------------------------------------------------------------------
+
+_clients: dict[StoreAddress, RunfolioClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _client_for(store: StoreAddress) -> RunfolioClient:
+    """One client per store per worker process (connections are reused across tasks)."""
+    from runfolio.client import client_for
+
+    with _clients_lock:
+        client = _clients.get(store)
+        if client is None:
+            client = _clients[store] = client_for(store.settings())
+        return client
+
+
+def run_on_worker(
+    call: RemoteCall, task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> object:
+    """Run and record one task run on a Dask worker; everything is written before it returns."""
+    worker = distributed.get_worker()
+    client = _client_for(call.store)
+    flow_ctx = FlowRunContext(
+        flow_run=call.flow_run,
+        flow_name=call.flow_name,
+        client=client,
+        is_async=False,
+        log_prints=call.log_prints,
+    )
+    placement = call.placement.with_labels(
+        {"dask.worker": str(worker.name), "dask.worker_address": worker.address}
+    )
+    flow_token = flow_run_context.set(flow_ctx)
+    task_token = task_run_context.set(None)
+    try:
+        return task.run_placed(flow_ctx, placement, args, kwargs)
+    finally:
+        try:
+            flush_logs(flow_ctx.flow_run_id)
+            recorder_for(client).flush()
+        finally:
+            task_run_context.reset(task_token)
+            flow_run_context.reset(flow_token)
