@@ -319,3 +319,25 @@ def test_one_not_found_answer_json_under_api_and_the_page_elsewhere(api: TestCli
         twin = api.get("/api/ui" + path)
         assert twin.status_code == 404 and twin.json() == {"detail": detail}, path
     assert api.get(f"/api/artifacts/{missing}").json() == {"detail": "Artifact not found."}
+
+
+def test_the_run_page_names_the_worker_of_each_task(api: TestClient) -> None:
+    run = _run(api, "etl")
+    plain = _run(api, "etl")
+    for i, worker in enumerate(["worker-a", "worker-b", None]):
+        labels = {"dask.worker": worker} if worker else {}
+        body = {"flow_run_id": run["id"], "task_key": f"t{i}", "labels": labels}
+        _ok(api.post("/api/task_runs/", json=body))
+    _task(api, plain["id"], "t")
+
+    page = _ok(api.get(f"/api/ui/runs/{run['id']}"))
+    assert [t["labels"].get("dask.worker") for t in page["task_runs"]] == [
+        "worker-a",
+        "worker-b",
+        None,
+    ]
+    html = api.get(f"/runs/{run['id']}").text
+    assert '<th scope="col">Worker</th>' in html
+    assert ">worker-a</td>" in html and ">worker-b</td>" in html
+    # Runs whose tasks ran in threads of the flow's process have no worker column.
+    assert '<th scope="col">Worker</th>' not in api.get(f"/runs/{plain['id']}").text

@@ -127,6 +127,17 @@ class TaskRunSummary(BaseModel):
     expected_start_time: dt.datetime | None
     start_time: dt.datetime | None
     end_time: dt.datetime | None
+    labels: dict[str, Any] | None = None
+
+    @property
+    def worker(self) -> str | None:
+        """The worker that ran the task (set by the Dask task runner), if any."""
+        value = (self.labels or {}).get(WORKER_LABEL)
+        return value if isinstance(value, str) else None
+
+
+# The task run label naming the worker that ran it (see runfolio._dask).
+WORKER_LABEL = "dask.worker"
 
 
 class ProgressValue(BaseModel):
