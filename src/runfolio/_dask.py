@@ -3,8 +3,12 @@ worker runs (imported only when a flow run starts a Dask runner: it imports dist
 
 The flow process numbers the task run and names its parent; the worker records the run
 itself (RUNNING → COMPLETED/FAILED, every attempt), with the worker's name in its
-labels, in the store the flow process uses. Futures given as arguments are passed to Dask
-as Dask futures, so the cluster resolves them without a trip through the flow process.
+labels, in the store the flow process uses. A worker that dies mid-task cannot end its
+run: when the session closes, the flow process ends such runs CRASHED, naming the worker
+and what Dask did next (ran the task again elsewhere, as a task run of its own, or gave
+up with KilledWorker, which `result()` raises in the flow). Futures given as arguments
+are passed to Dask as Dask futures, so the cluster resolves them without a trip through
+the flow process.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ class DaskSession(TaskRunnerSession):
                 raise
         self._lock = threading.Lock()
         self._futures: list[distributed.Future[Any]] = []
+        self._flow_ctx: FlowRunContext | None = None
+        # (task_key, dynamic_key) → its Dask future: what became of a lost run's task.
+        self._by_place: dict[tuple[str, str], distributed.Future[Any]] = {}
 
     def submit(
         self, task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -81,6 +88,8 @@ class DaskSession(TaskRunnerSession):
         )
         with self._lock:
             self._futures.append(future)
+            self._flow_ctx = flow_ctx
+            self._by_place[(task.task_key, str(placement.index))] = future
         return TaskFuture(future)
 
     def close(self) -> None:
@@ -90,10 +99,67 @@ class DaskSession(TaskRunnerSession):
             # Each worker flushed its records before its future completed, so once these
             # are done the store holds every task run, log and artifact.
             distributed.wait(futures)  # type: ignore[no-untyped-call]
+            if self._flow_ctx is not None:
+                self._end_lost_runs(self._flow_ctx)
         finally:
             self._client.close()  # type: ignore[no-untyped-call]
             if self._cluster is not None:
                 self._cluster.close()
+
+    def _end_lost_runs(self, flow_ctx: FlowRunContext) -> None:
+        """End CRASHED the task runs a dead worker left unfinished.
+
+        Every future is done, and a live worker writes its runs before its future
+        completes, so a run of this flow still RUNNING (or waiting for a retry) with a
+        Dask worker in its labels is one whose worker process died mid-task.
+        """
+        from runfolio.schemas.bodies import TaskRunFilterBody
+        from runfolio.schemas.common import new_id, utcnow
+        from runfolio.schemas.filters import IdAnyIsNull, StateFilter, StrAnyNotAny, TaskRunFilter
+        from runfolio.schemas.runs import StateCreate, StateType
+
+        unfinished = TaskRunFilterBody(
+            task_runs=TaskRunFilter(
+                flow_run_id=IdAnyIsNull(any_=[flow_ctx.flow_run_id]),
+                state=StateFilter(type=StrAnyNotAny(any_=["RUNNING", "SCHEDULED", "PENDING"])),
+            )
+        )
+        while True:  # each run ended leaves the filter, so pages shrink to nothing
+            lost = [
+                run
+                for run in flow_ctx.client.filter_task_runs(unfinished)
+                if "dask.worker" in run.labels
+            ]
+            if not lost:
+                return
+            for run in lost:
+                future = self._by_place.get((run.task_key, run.dynamic_key))
+                message = (
+                    f"Task run lost: Dask worker {run.labels['dask.worker']} "
+                    f"({run.labels.get('dask.worker_address')}) died while running it. "
+                    + _what_dask_did(future)
+                )
+                state = StateCreate(
+                    id=new_id(),
+                    type=StateType.CRASHED,
+                    name="Crashed",
+                    message=message.strip(),
+                    timestamp=utcnow(),
+                )
+                flow_ctx.client.set_task_run_state(run.id, state)
+
+
+def _what_dask_did(future: distributed.Future[Any] | None) -> str:
+    if future is None:
+        return ""
+    if future.status == "finished":
+        return "Dask ran it again on a live worker: see the task run of the same name."
+    if future.status == "error":
+        exc = future.exception()  # type: ignore[no-untyped-call]
+        if isinstance(exc, distributed.KilledWorker):
+            return f"Dask gave up: KilledWorker: {exc}"
+        return "Dask ran it again, and that attempt failed: see the task run of the same name."
+    return f"Its Dask task ended {future.status}."
 
 
 # -- on the worker --------------------------------------------------------------------
