@@ -19,7 +19,9 @@ import sys
 from pathlib import Path
 
 PREFECT_VERSION = "3.9.1"
-PACKAGES = [f"prefect=={PREFECT_VERSION}", "requests"]
+# prefect-dask 0.3.7 is the newest release pip resolves together with prefect==3.9.1.
+PREFECT_DASK_VERSION = "0.3.7"
+PACKAGES = [f"prefect=={PREFECT_VERSION}", f"prefect-dask=={PREFECT_DASK_VERSION}", "requests"]
 NAME = f"compat-venv-prefect-{PREFECT_VERSION}"
 INSTALL_TIMEOUT_S = 900
 
@@ -39,7 +41,11 @@ def _usable(venv: Path) -> bool:
         return False
     try:
         probe = subprocess.run(
-            [str(python), "-c", "import prefect, requests; print(prefect.__version__)"],
+            [
+                str(python),
+                "-c",
+                "import prefect, prefect_dask, requests; print(prefect.__version__)",
+            ],
             capture_output=True,
             text=True,
             timeout=120,
