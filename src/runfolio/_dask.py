@@ -3,8 +3,12 @@ worker runs (imported only when a flow run starts a Dask runner: it imports dist
 
 The flow process numbers the task run and names its parent; the worker records the run
 itself (RUNNING → COMPLETED/FAILED, every attempt), with the worker's name in its
-labels, in the store the flow process uses. A worker that dies mid-task cannot end its
-run: when the session closes, the flow process ends such runs CRASHED, naming the worker
+labels, in the store the flow process uses. A worker writes in the background, in
+batches (its recorder's), not once per task: a synchronous write per task cost more than
+the task itself (bench/dask_overhead.py). So when the session closes, after every future
+is done, it has every worker write what it still holds for the flow run; then the store
+has it all. A worker that dies mid-task cannot end its run: at that point the flow
+process ends such runs CRASHED, naming the worker
 and what Dask did next (ran the task again elsewhere, as a task run of its own, or gave
 up with KilledWorker, which `result()` raises in the flow). Futures given as arguments
 are passed to Dask as Dask futures, so the cluster resolves them without a trip through
@@ -96,11 +100,15 @@ class DaskSession(TaskRunnerSession):
         try:
             with self._lock:
                 futures = list(self._futures)
-            # Each worker flushed its records before its future completed, so once these
-            # are done the store holds every task run, log and artifact.
             distributed.wait(futures)  # type: ignore[no-untyped-call]
-            if self._flow_ctx is not None:
-                self._end_lost_runs(self._flow_ctx)
+            flow_ctx = self._flow_ctx
+            if flow_ctx is not None:
+                # Every live worker writes what it holds (artifacts were written at once);
+                # after that the store has every task run and log of this flow run.
+                self._client.run(
+                    flush_on_worker, self._store, flow_ctx.flow_run, flow_ctx.flow_name
+                )
+                self._end_lost_runs(flow_ctx)
         finally:
             self._client.close()  # type: ignore[no-untyped-call]
             if self._cluster is not None:
@@ -109,8 +117,8 @@ class DaskSession(TaskRunnerSession):
     def _end_lost_runs(self, flow_ctx: FlowRunContext) -> None:
         """End CRASHED the task runs a dead worker left unfinished.
 
-        Every future is done, and a live worker writes its runs before its future
-        completes, so a run of this flow still RUNNING (or waiting for a retry) with a
+        Every future is done and every live worker has written what it held, so a run
+        of this flow still RUNNING (or waiting for a retry) with a
         Dask worker in its labels is one whose worker process died mid-task.
         """
         from runfolio.schemas.bodies import TaskRunFilterBody
@@ -182,7 +190,9 @@ def _client_for(store: StoreAddress) -> RunfolioClient:
 def run_on_worker(
     call: RemoteCall, task: Task[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> object:
-    """Run and record one task run on a Dask worker; everything is written before it returns."""
+    """Run and record one task run on a Dask worker. Its task run is written in the
+    background within moments, its logs every 100 lines; `flush_on_worker` writes the rest
+    when the flow's session closes."""
     worker = distributed.get_worker()
     client = _client_for(call.store)
     flow_ctx = FlowRunContext(
@@ -200,9 +210,22 @@ def run_on_worker(
     try:
         return task.run_placed(flow_ctx, placement, args, kwargs)
     finally:
-        try:
-            flush_logs(flow_ctx.flow_run_id)
-            recorder_for(client).flush()
-        finally:
-            task_run_context.reset(task_token)
-            flow_run_context.reset(flow_token)
+        task_run_context.reset(task_token)
+        flow_run_context.reset(flow_token)
+
+
+def flush_on_worker(store: StoreAddress, flow_run: FlowRun, flow_name: str) -> None:
+    """Write what this worker still holds of `flow_run` (its logs, its queued task runs)."""
+    with _clients_lock:
+        client = _clients.get(store)
+    if client is None:  # this worker ran no task for this store
+        return
+    flow_ctx = FlowRunContext(
+        flow_run=flow_run, flow_name=flow_name, client=client, is_async=False, log_prints=False
+    )
+    token = flow_run_context.set(flow_ctx)  # the log buffer writes through the context's client
+    try:
+        flush_logs(flow_run.id)
+        recorder_for(client).flush()
+    finally:
+        flow_run_context.reset(token)
