@@ -159,8 +159,8 @@ class ArtifactCreate(ArtifactContent, ActionModel):
     created: InputDateTime | None = Field(
         default=None,
         description="runfolio extension: when the version was made, for a create delivered "
-        "late (runfolio's client outbox sends it); at most 5 minutes ahead of the server's "
-        "clock. The key's latest stays the version made last. Default: now.",
+        "late (runfolio's client outbox sends it); a time after the server's clock is taken "
+        "as now. The key's latest stays the version made last. Default: now.",
     )
 
 

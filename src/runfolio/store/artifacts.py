@@ -288,22 +288,17 @@ def create(
     return Artifact.model_construct(created=now, updated=now, **values), True
 
 
-# How far ahead of the server's clock a client's `created` may be (clocks differ a little).
-MAX_CLOCK_AHEAD = dt.timedelta(minutes=5)
-
-
 def _made_at(action: ArtifactCreate, now: dt.datetime) -> dt.datetime:
-    """When the version was made: the client's `created` for a late delivery, else now."""
+    """When the version was made: the client's `created` for a late delivery, else now.
+
+    A time ahead of the server's clock (clocks differ) is taken as now: a version cannot
+    have been made after it arrived.
+    """
     if action.created is None:
         return now
-    made = action.created.astimezone(dt.UTC)
-    if made > now + MAX_CLOCK_AHEAD:
-        raise Invalid.field(
-            ("created",),
-            f"is more than {int(MAX_CLOCK_AHEAD.total_seconds() // 60)} minutes ahead of the "
-            "server's clock",
-            action.created.isoformat(),
-        )
+    made = min(action.created.astimezone(dt.UTC), now)
+    if not made.microsecond:  # as `utcnow` does: times are always written with a fraction
+        made = made.replace(microsecond=1)
     return made
 
 
