@@ -4,7 +4,8 @@
 One 2-worker LocalCluster (processes, 1 thread each) and one `runfolio server start`
 (open, SQLite) serve every variant, run round-robin so machine noise falls on all:
 
-- `bare`: `client.submit(fn, i)` × N, gathered; `fn` writes nothing.
+- `bare`: `client.submit(fn, i)` × N, then `.result()` of each (as the flows collect
+  theirs: one `gather` of all would be faster in every variant); `fn` writes nothing.
 - `bare + artifact`: the same, `fn` writing one markdown artifact through runfolio's
   client directly (one client per worker process, over HTTP).
 - `runfolio, no artifact`: the same flow with a `@task` that writes nothing itself
@@ -72,7 +73,7 @@ if __name__ == "__main__":
             return [f.result() for f in part.map(range(count))]
 
         def run_bare():
-            return client.gather([client.submit(bare, i, pure=False) for i in range(n)])
+            return [f.result() for f in [client.submit(bare, i, pure=False) for i in range(n)]]
 
         parts(20), run_bare()  # warm-up
         times = {"bare (Prefect venv)": [], "Prefect 3.9.1 + prefect-dask": []}
@@ -228,14 +229,14 @@ def main() -> None:
 
         def run_bare() -> list[int]:
             futures = [dask.submit(bare, i, pure=False) for i in range(n)]
-            return list(dask.gather(futures))
+            return [f.result() for f in futures]  # one by one, as the flows below do
 
         def run_bare_artifact() -> list[int]:
             futures = [
                 dask.submit(bare_with_artifact, i, server.api_url, home, pure=False)
                 for i in range(n)
             ]
-            return list(dask.gather(futures))
+            return [f.result() for f in futures]
 
         def run_runfolio() -> list[int]:
             return parts(n)
