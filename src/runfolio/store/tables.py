@@ -7,6 +7,7 @@ from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -185,6 +186,9 @@ artifacts = Table(
     Column("flow_run_id", Uuid),
     Column("task_run_id", Uuid),
     _created_by(),
+    # How many table rows were appended in place (POST .../rows) since the artifact was
+    # made; null when none. The rows themselves are in artifact_row_appends.
+    Column("rows_appended", Integer),
     *_times(),
     # Sorted listings order by (time, id): the id breaks ties, so it is in the index.
     # Ids are unique per workspace: one workspace's ids say nothing about another's.
@@ -287,6 +291,118 @@ sign_in_failures = Table(
     Column("at", UTCDateTime, nullable=False),
     Index(None, "subject", "at"),
     info=TRANSIENT,
+)
+
+
+# Living artifacts, history and notifications.
+
+artifact_row_appends = Table(
+    "artifact_row_appends",
+    metadata,
+    # Rows appended to a table artifact, one row per append, in order: an append writes
+    # only its own rows, never the whole table again.
+    _workspace(),
+    Column("artifact_id", Uuid, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("rows", JSONText, nullable=False),
+    Column("row_count", Integer, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "artifact_id", "seq"),
+)
+
+blobs = Table(
+    "blobs",
+    metadata,
+    # An uploaded file a workspace may read. The bytes live once, content-addressed, in
+    # the blob store; this row is what makes them visible to one workspace.
+    _workspace(),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_type", String(200), nullable=False),
+    Column("filename", String(500)),
+    _created_by(),
+    Column("created", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("workspace_id", "sha256"),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    # A cursor of what changed, for pages that listen: every worker reads the rows after
+    # the last id it saw, so a change made by any worker reaches every open page.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _workspace(),
+    # "artifact", "flow_run" or "task_run".
+    Column("topic", String(40), nullable=False),
+    # "created", "updated", "deleted", "state".
+    Column("action", String(40), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("key", String(1000)),
+    Column("flow_run_id", Uuid),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "workspace_id", "id"),
+    Index(None, "at"),
+    info=TRANSIENT,
+)
+
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    # A glob over artifact keys ("*" for all); the most specific matching pattern wins.
+    Column("key_pattern", String(1000), nullable=False),
+    Column("keep_last", Integer),
+    Column("keep_days", Float),
+    _created_by(),
+    Column("created", UTCDateTime, nullable=False),
+    Column("updated", UTCDateTime, nullable=False),
+    UniqueConstraint("workspace_id", "key_pattern"),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    _workspace(),
+    Column("name", String(200), nullable=False),
+    Column("url", String(2000), nullable=False),
+    # The HMAC-SHA256 signing secret, shown once when the webhook is made.
+    Column("secret", String(200), nullable=False),
+    # ["artifact.created", "artifact.updated", "artifact.deleted"] or a subset.
+    Column("events", JSONText, nullable=False),
+    Column("key_pattern", String(1000)),
+    Column("artifact_types", JSONText),
+    # A rule on the content, e.g. {"kind": "progress_at_least", "value": 100}.
+    Column("rule", JSONText),
+    Column("active", Boolean, nullable=False, default=True),
+    _created_by(),
+    *_times(),
+    Index(None, "workspace_id"),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    # The outbox of webhook calls: written with the change that triggers it, sent by the
+    # server in the background, so a delivery survives a restart and never slows a write.
+    Column("id", Uuid, primary_key=True),
+    Column("webhook_id", Uuid, ForeignKey("webhooks.id"), nullable=False),
+    _workspace(),
+    Column("event", String(40), nullable=False),
+    Column("payload", JSONText, nullable=False),
+    # "pending", "delivered" or "failed" (gave up after the retry window).
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt", UTCDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("created", UTCDateTime, nullable=False),
+    Column("delivered", UTCDateTime),
+    Index(None, "status", "next_attempt"),
+    Index(None, "webhook_id", "created"),
 )
 
 
