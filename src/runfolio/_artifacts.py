@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from pydantic import ConfigDict, field_validator
 
@@ -20,9 +20,18 @@ from runfolio.context import flow_run_context as _flow_run_context
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact as StoredArtifact
 from runfolio.schemas.artifacts import ArtifactContent, ArtifactCreate, ArtifactUpdate
-from runfolio.schemas.bodies import ArtifactFilterBody
 from runfolio.schemas.common import new_id
-from runfolio.schemas.sorting import ArtifactSort
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+async def _to_thread(call: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    # asyncio is imported here, not at the top: an async caller has it loaded already,
+    # and a script that only creates artifacts should not pay for it on import.
+    import asyncio
+
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 def _client(client: RunfolioClient | None = None) -> RunfolioClient:
@@ -73,7 +82,7 @@ class Artifact(ArtifactContent):
     async def acreate(self, client: RunfolioClient | None = None) -> StoredArtifact:
         """Store this artifact (async)."""
         action = self._action()  # encode and pick up the run context in the caller's task
-        return await asyncio.to_thread(_client(client).create_artifact, action)
+        return await _to_thread(_client(client).create_artifact, action)
 
     @_dual(acreate)
     def create(self, client: RunfolioClient | None = None) -> StoredArtifact:
@@ -86,6 +95,10 @@ class Artifact(ArtifactContent):
     ) -> StoredArtifact | None:
         target = _client(client)
         if key is None:
+            # Loaded on use: the filter and sort schemas are not needed to create artifacts.
+            from runfolio.schemas.bodies import ArtifactFilterBody
+            from runfolio.schemas.sorting import ArtifactSort
+
             found = target.filter_artifacts(
                 ArtifactFilterBody(sort=ArtifactSort.UPDATED_DESC, limit=1)
             )
@@ -100,7 +113,7 @@ class Artifact(ArtifactContent):
         cls, key: str | None = None, client: RunfolioClient | None = None
     ) -> StoredArtifact | None:
         """The latest version of `key`, or None (async)."""
-        return await asyncio.to_thread(cls._get, key, client)
+        return await _to_thread(cls._get, key, client)
 
     @_dual_classmethod(aget)
     @classmethod
@@ -135,7 +148,7 @@ class Artifact(ArtifactContent):
         **kwargs: Any,
     ) -> tuple[StoredArtifact, bool]:
         """`get(key)`, or create it when nothing is stored (async). Returns (artifact, created)."""
-        return await asyncio.to_thread(
+        return await _to_thread(
             lambda: cls._get_or_create(key, description, data, client, **kwargs)
         )
 
@@ -312,7 +325,7 @@ async def aupdate_progress_artifact(
 ) -> uuid.UUID:
     """Set a progress artifact's value in place (no new version). Returns `artifact_id`."""
     update = _progress_update(progress, description)
-    await asyncio.to_thread(_client(client).update_artifact, artifact_id, update)
+    await _to_thread(_client(client).update_artifact, artifact_id, update)
     return artifact_id
 
 

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+if TYPE_CHECKING:
+    from pydantic import TypeAdapter
 
 log = logging.getLogger("runfolio.artifacts")
 
-_FLOAT = TypeAdapter(float)
+
+@functools.cache
+def _float() -> TypeAdapter[float]:
+    # Built on first use: pydantic's TypeAdapter machinery is not needed to import the SDK.
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(float)
+
+
 TABLE_SHAPES = "a list of dicts, a dict of lists, a list of lists, or a pandas DataFrame"
 
 
@@ -68,8 +78,10 @@ def table_json(table: Any) -> str:
 
 def progress_value(progress: Any) -> float:
     """A float in [0, 100]; values outside are clamped with a warning."""
+    from pydantic import ValidationError
+
     try:
-        value = _FLOAT.validate_python(progress)
+        value = _float().validate_python(progress)
     except ValidationError:
         raise ValueError(f"progress must be a number between 0 and 100, got {progress!r}") from None
     if math.isnan(value):

@@ -7,9 +7,12 @@ transports are imported on first use, so `import runfolio` stays light.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from runfolio.client.base import RunfolioClient
-from runfolio.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from runfolio.settings import Settings
 
 __all__ = ["RunfolioClient", "client_for", "get_client", "reset_client", "use_client"]
 
@@ -33,6 +36,9 @@ def get_client() -> RunfolioClient:
     global _default
     with _lock:
         if _default is None:
+            # pydantic-settings loads here, on the first call, not with `runfolio.artifacts`.
+            from runfolio.settings import load_settings
+
             _default = client_for(load_settings())
         return _default
 

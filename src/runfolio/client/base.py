@@ -9,31 +9,37 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Protocol
 
-from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
-from runfolio.schemas.bodies import (
-    ArtifactCountBody,
-    ArtifactFilterBody,
-    CollectionCountBody,
-    CollectionFilterBody,
-    FlowRunFilterBody,
-    TaskRunFilterBody,
-)
-from runfolio.schemas.runs import (
-    Flow,
-    FlowCreate,
-    FlowRun,
-    FlowRunCreate,
-    Log,
-    LogCreate,
-    State,
-    StateCreate,
-    TaskRun,
-    TaskRunCreate,
-    TaskRunRecord,
-)
-
+# The schemas are only named in annotations: loading them (pydantic models of runs,
+# filters, sorts) waits for the first call, so `import runfolio.artifacts` stays quick.
 if TYPE_CHECKING:
     from runfolio._recorder import TaskRunRecorder
+    from runfolio.schemas.artifacts import (
+        Artifact,
+        ArtifactCollection,
+        ArtifactCreate,
+        ArtifactUpdate,
+    )
+    from runfolio.schemas.bodies import (
+        ArtifactCountBody,
+        ArtifactFilterBody,
+        CollectionCountBody,
+        CollectionFilterBody,
+        FlowRunFilterBody,
+        TaskRunFilterBody,
+    )
+    from runfolio.schemas.runs import (
+        Flow,
+        FlowCreate,
+        FlowRun,
+        FlowRunCreate,
+        Log,
+        LogCreate,
+        State,
+        StateCreate,
+        TaskRun,
+        TaskRunCreate,
+        TaskRunRecord,
+    )
 
 
 class RunfolioClient(Protocol):
