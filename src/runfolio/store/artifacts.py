@@ -41,7 +41,8 @@ from runfolio.schemas.bodies import RelatedFilters
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import ArtifactCollectionFilter, ArtifactFilter
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.store import filtering
+from runfolio.store import changes as change_feed
+from runfolio.store import appends, filtering
 from runfolio.store.tables import (
     artifact_collections,
     artifacts,
@@ -285,6 +286,16 @@ def create(
         late and _newer_latest(conn, workspace_id, action.key, values, now)
     ):
         _upsert_collection(conn, workspace_id, values, now)
+    change_feed.record(
+        conn,
+        workspace_id,
+        "artifact",
+        "created",
+        values["id"],
+        key=action.key,
+        flow_run_id=action.flow_run_id,
+        at=now,
+    )
     return Artifact.model_construct(created=now, updated=now, **values), True
 
 
@@ -385,7 +396,7 @@ def update(
     With `strict`, data that does not fit the artifact's known type is refused.
     """
     row = conn.execute(
-        select(artifacts.c.type).where(
+        select(artifacts.c.type, artifacts.c.key, artifacts.c.flow_run_id).where(
             artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
         )
     ).first()
@@ -396,6 +407,8 @@ def update(
         if strict:
             _check_type(row.type, changes["data"])
         _check_json(changes["data"])
+    if "data" in changes and row.type == "table":
+        appends.clear(conn, workspace_id, artifact_id)  # the new table replaces them too
     now = utcnow()
     conn.execute(
         artifacts.update()
@@ -410,12 +423,22 @@ def update(
         )
         .values(updated=now, **changes)
     )
+    change_feed.record(
+        conn,
+        workspace_id,
+        "artifact",
+        "updated",
+        artifact_id,
+        key=row.key,
+        flow_run_id=row.flow_run_id,
+        at=now,
+    )
 
 
 def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> None:
     """Delete a version; if it was its key's latest, the previous version takes over."""
     row = conn.execute(
-        select(artifacts.c.key).where(
+        select(artifacts.c.key, artifacts.c.flow_run_id).where(
             artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
         )
     ).first()
@@ -425,6 +448,16 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
         artifacts.delete().where(
             artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id
         )
+    )
+    appends.clear(conn, workspace_id, artifact_id)
+    change_feed.record(
+        conn,
+        workspace_id,
+        "artifact",
+        "deleted",
+        artifact_id,
+        key=row.key,
+        flow_run_id=row.flow_run_id,
     )
     if row.key is None:
         return

@@ -32,6 +32,7 @@ from runfolio.schemas.runs import (
     TaskRunCreate,
     default_state_name,
 )
+from runfolio.store import changes as change_feed
 from runfolio.store.runs import new_task_run_row, read_task_run
 from runfolio.store.states import as_utc
 from runfolio.store.tables import run_states, task_runs
@@ -142,6 +143,9 @@ def record_task_run_event(
             .where(task_runs.c.id == run_id, task_runs.c.workspace_id == workspace_id)
             .values(updated=now, **values)
         )
+    change_feed.record(
+        conn, workspace_id, "task_run", "state", run_id, flow_run_id=action.flow_run_id, at=now
+    )
     conn.execute(
         run_states.insert().values(
             id=report.event_id,

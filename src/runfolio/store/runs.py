@@ -32,6 +32,7 @@ from runfolio.schemas.runs import (
     TaskRunRecord,
 )
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
+from runfolio.store import changes as change_feed
 from runfolio.store import filtering
 from runfolio.store.results import record_result_artifact
 from runfolio.store.states import (
@@ -192,6 +193,9 @@ def add_flow_run(
     conn.execute(flow_runs.insert(), values)
     if replayed is None:
         record_state(conn, workspace_id, state_id, state_values, state, run_id, None)
+    change_feed.record(
+        conn, workspace_id, "flow_run", "created", run_id, flow_run_id=run_id, at=now
+    )
     return read_flow_run(conn, workspace_id, run_id), True
 
 
@@ -250,10 +254,11 @@ def _set_state(
 ) -> tuple[State, bool]:
     """Move a run to `state`. Returns (state, written): a state whose id is already in
     the run's history is a replay, which writes nothing and returns the stored state."""
+    reads = _state_reads(table)
+    if table is task_runs:  # the change names the task run's flow run (its page listens)
+        reads.append(task_runs.c.flow_run_id)
     current = conn.execute(
-        select(*_state_reads(table)).where(
-            table.c.id == run_id, table.c.workspace_id == workspace_id
-        )
+        select(*reads).where(table.c.id == run_id, table.c.workspace_id == workspace_id)
     ).first()
     if current is None:
         raise NotFound(not_found)
@@ -271,6 +276,9 @@ def _set_state(
     flow_run_id = run_id if table is flow_runs else None
     task_run_id = run_id if table is task_runs else None
     record_state(conn, workspace_id, state_id, values, state, flow_run_id, task_run_id)
+    topic: change_feed.Topic = "flow_run" if table is flow_runs else "task_run"
+    on_run = run_id if table is flow_runs else current.flow_run_id
+    change_feed.record(conn, workspace_id, topic, "state", run_id, flow_run_id=on_run, at=now)
     written = State.model_construct(
         id=state_id,
         type=state.type,
@@ -372,6 +380,9 @@ def create_task_run(conn: Connection, workspace_id: uuid.UUID, action: TaskRunCr
     conn.execute(task_runs.insert(), values)
     if replayed is None:
         record_state(conn, workspace_id, state_id, state_values, state, action.flow_run_id, run_id)
+    change_feed.record(
+        conn, workspace_id, "task_run", "created", run_id, flow_run_id=action.flow_run_id, at=now
+    )
     # Built from what was written: no read-back on the hot path of every task call.
     return _task_run_from(values)
 
@@ -444,6 +455,7 @@ def record_task_runs(
     now = utcnow()
     history: list[dict[str, Any]] = []
     new_rows: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []  # one change row per run this batch moves
     for record in records:
         action = record.task_run
         run_id = action.id or new_id()
@@ -471,6 +483,17 @@ def record_task_runs(
             history.append(
                 state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
             )
+        if values:
+            moved.append(
+                change_feed.row(
+                    workspace_id,
+                    "task_run",
+                    "state",
+                    run_id,
+                    flow_run_id=action.flow_run_id,
+                    at=now,
+                )
+            )
         if run_id in known:
             if values:  # a replayed record has no new state to move its run
                 conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
@@ -481,6 +504,7 @@ def record_task_runs(
         conn.execute(task_runs.insert(), new_rows)  # one executemany: every row has the same keys
     if history:
         conn.execute(run_states.insert(), history)
+    change_feed.record_many(conn, moved)
     return len(records)
 
 

@@ -1,0 +1,164 @@
+"""The change cursor: one small row per write that an open page shows.
+
+Writes call `record` (or `record_many`) inside their own transaction, so a change
+is visible exactly when the write is. Every server process reads the rows after
+the last id it saw (`after`) and pushes them to its open pages; rows are only a
+wake-up call (what changed, not the new content), so they are pruned after a few
+minutes (`prune`, from a background task, never on the write path).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Insert, bindparam, delete, func, select
+
+from runfolio.schemas.common import utcnow
+from runfolio.store.tables import changes
+
+Topic = Literal["artifact", "flow_run", "task_run"]
+Action = Literal["created", "updated", "deleted", "state"]
+
+# Built once: the hot path (every artifact create) pays for one small INSERT only.
+_INSERT: Insert = changes.insert()
+_COLUMNS = (
+    changes.c.id,
+    changes.c.workspace_id,
+    changes.c.topic,
+    changes.c.action,
+    changes.c.subject_id,
+    changes.c.key,
+    changes.c.flow_run_id,
+)
+_AFTER = (
+    select(*_COLUMNS)
+    .where(changes.c.id > bindparam("last_"))
+    .order_by(changes.c.id)
+    .limit(bindparam("limit_"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change: which object (`subject_id`, its `key` and flow run) and what happened."""
+
+    id: int
+    workspace_id: uuid.UUID
+    topic: str
+    action: str
+    subject_id: uuid.UUID
+    key: str | None
+    flow_run_id: uuid.UUID | None
+
+    def event(self) -> dict[str, Any]:
+        """What a page is told (the workspace is the page's own, so it is left out)."""
+        return {
+            "id": self.id,
+            "topic": self.topic,
+            "action": self.action,
+            "subject_id": str(self.subject_id),
+            "key": self.key,
+            "flow_run_id": str(self.flow_run_id) if self.flow_run_id else None,
+        }
+
+
+def row(
+    workspace_id: uuid.UUID,
+    topic: Topic,
+    action: Action,
+    subject_id: uuid.UUID,
+    *,
+    key: str | None = None,
+    flow_run_id: uuid.UUID | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The values of one change row (for `record_many`)."""
+    return {
+        "workspace_id": workspace_id,
+        "topic": topic,
+        "action": action,
+        "subject_id": subject_id,
+        "key": key,
+        "flow_run_id": flow_run_id,
+        "at": at or utcnow(),
+    }
+
+
+def record(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    topic: Topic,
+    action: Action,
+    subject_id: uuid.UUID,
+    *,
+    key: str | None = None,
+    flow_run_id: uuid.UUID | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Note one change, in the caller's transaction."""
+    conn.execute(
+        _INSERT,
+        row(workspace_id, topic, action, subject_id, key=key, flow_run_id=flow_run_id, at=at),
+    )
+
+
+def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Note several changes with one executemany (a batch of task runs)."""
+    if rows:
+        conn.execute(_INSERT, rows)
+
+
+def _to_change(r: Any) -> Change:
+    return Change(
+        id=int(r.id),
+        workspace_id=r.workspace_id,
+        topic=r.topic,
+        action=r.action,
+        subject_id=r.subject_id,
+        key=r.key,
+        flow_run_id=r.flow_run_id,
+    )
+
+
+def after(conn: Connection, last: int, limit: int = 500) -> list[Change]:
+    """Changes of every workspace after id `last`, oldest first (what a process watches)."""
+    return [_to_change(r) for r in conn.execute(_AFTER, {"last_": last, "limit_": limit})]
+
+
+def backlog(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    *,
+    after_id: int | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 500,
+) -> list[Change]:
+    """One workspace's changes after id `after_id` (a stream resumed with Last-Event-ID),
+    or written at or after `since` (a page rendered then), oldest first."""
+    stmt = select(*_COLUMNS).where(changes.c.workspace_id == workspace_id)
+    if after_id is not None:
+        stmt = stmt.where(changes.c.id > after_id)
+    if since is not None:
+        stmt = stmt.where(changes.c.at >= since)
+    stmt = stmt.order_by(changes.c.id).limit(limit)
+    return [_to_change(r) for r in conn.execute(stmt)]
+
+
+def last_id(conn: Connection) -> int:
+    """The newest change's id (0 when there is none)."""
+    return int(conn.execute(select(func.coalesce(func.max(changes.c.id), 0))).scalar_one())
+
+
+def prune(conn: Connection, older_than: dt.datetime) -> int:
+    """Delete the changes written before `older_than`, except the newest; returns how many.
+
+    The newest row stays because SQLite (the table has no AUTOINCREMENT) numbers a new
+    row after the largest id present: with every row gone, ids would start again at 1,
+    behind the cursors of the processes that watch.
+    """
+    newest = select(func.max(changes.c.id)).scalar_subquery()
+    result = conn.execute(delete(changes).where(changes.c.at < older_than, changes.c.id < newest))
+    return int(result.rowcount or 0)
