@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, PrivateAttr, field_validator
 
 from runfolio import _encoding
 from runfolio._dispatch import Dual as _Dual
@@ -18,7 +18,8 @@ from runfolio.client import get_client as _get_client
 from runfolio.context import current_run_ids
 from runfolio.context import flow_run_context as _flow_run_context
 from runfolio.errors import NotFound
-from runfolio.schemas.artifacts import Artifact as StoredArtifact
+from runfolio.schemas.appends import RowsAppend
+from runfolio.schemas.artifacts import Artifact as _ArtifactRecord
 from runfolio.schemas.artifacts import ArtifactContent, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.common import new_id
 
@@ -39,6 +40,78 @@ def _client(client: RunfolioClient | None = None) -> RunfolioClient:
         return client
     flow_ctx = _flow_run_context.get()
     return flow_ctx.client if flow_ctx is not None else _get_client()
+
+
+class _Unset:
+    """Marks a field `update()` leaves as it is (None would clear it)."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Any = _Unset()
+
+
+class StoredArtifact(_ArtifactRecord):
+    """A stored artifact version, as `Artifact.create()` and `Artifact.get()` return it.
+
+    `update()` changes it in place (no new version); the fields given are written.
+    """
+
+    model_config = ConfigDict(ignored_types=(_Dual,))
+    _client: RunfolioClient | None = PrivateAttr(default=None)
+
+    @classmethod
+    def _of(cls, record: _ArtifactRecord, client: RunfolioClient | None) -> StoredArtifact:
+        stored = cls.model_construct(_fields_set=record.model_fields_set, **dict(record))
+        stored._client = client
+        return stored
+
+    def _changes(self, data: Any, description: Any, metadata_: Any) -> ArtifactUpdate:
+        fields: dict[str, Any] = {}
+        if data is not _UNSET:
+            # A table is stored as its JSON string, as create_table_artifact sends it.
+            is_structure = not isinstance(data, str) and data is not None
+            fields["data"] = (
+                _encoding.table_json(data) if self.type == "table" and is_structure else data
+            )
+        if description is not _UNSET:
+            fields["description"] = description
+        if metadata_ is not _UNSET:
+            fields["metadata_"] = metadata_
+        return ArtifactUpdate(**fields)
+
+    def _applied(self, update: ArtifactUpdate) -> None:
+        for name in update.model_fields_set:
+            setattr(self, name, getattr(update, name))
+
+    async def aupdate(
+        self,
+        data: Any = _UNSET,
+        description: str | None = _UNSET,
+        metadata_: dict[str, str] | None = _UNSET,
+        client: RunfolioClient | None = None,
+    ) -> None:
+        """Change this version in place (async); only the fields given are written."""
+        update = self._changes(data, description, metadata_)
+        await _to_thread(_client(client or self._client).update_artifact, self.id, update)
+        self._applied(update)
+
+    @_dual(aupdate)
+    def update(
+        self,
+        data: Any = _UNSET,
+        description: str | None = _UNSET,
+        metadata_: dict[str, str] | None = _UNSET,
+        client: RunfolioClient | None = None,
+    ) -> None:
+        """Change this version in place (no new version); only the fields given are written.
+
+        For a table, `data` may be the table itself (it is encoded as create does).
+        """
+        update = self._changes(data, description, metadata_)
+        _client(client or self._client).update_artifact(self.id, update)
+        self._applied(update)
 
 
 # The content fields sent as they are (data is encoded; run ids default to the context's).
@@ -77,12 +150,13 @@ class Artifact(ArtifactContent):
         )
 
     def _create(self, client: RunfolioClient | None = None) -> StoredArtifact:
-        return _client(client).create_artifact(self._action())
+        return StoredArtifact._of(_client(client).create_artifact(self._action()), client)
 
     async def acreate(self, client: RunfolioClient | None = None) -> StoredArtifact:
         """Store this artifact (async)."""
         action = self._action()  # encode and pick up the run context in the caller's task
-        return await _to_thread(_client(client).create_artifact, action)
+        stored = await _to_thread(_client(client).create_artifact, action)
+        return StoredArtifact._of(stored, client)
 
     @_dual(acreate)
     def create(self, client: RunfolioClient | None = None) -> StoredArtifact:
@@ -102,9 +176,9 @@ class Artifact(ArtifactContent):
             found = target.filter_artifacts(
                 ArtifactFilterBody(sort=ArtifactSort.UPDATED_DESC, limit=1)
             )
-            return found[0] if found else None
+            return StoredArtifact._of(found[0], client) if found else None
         try:
-            return target.read_latest_artifact(key)
+            return StoredArtifact._of(target.read_latest_artifact(key), client)
         except NotFound:
             return None
 
@@ -338,4 +412,126 @@ def update_progress_artifact(
 ) -> uuid.UUID:
     """Set a progress artifact's value in place (no new version). Returns `artifact_id`."""
     _client(client).update_artifact(artifact_id, _progress_update(progress, description))
+    return artifact_id
+
+
+# -- updates in place (no new version) ----------------------------------------------
+
+
+def _update(
+    artifact_id: uuid.UUID, update: ArtifactUpdate, client: RunfolioClient | None
+) -> uuid.UUID:
+    _client(client).update_artifact(artifact_id, update)
+    return artifact_id
+
+
+async def _aupdate(
+    artifact_id: uuid.UUID, update: ArtifactUpdate, client: RunfolioClient | None
+) -> uuid.UUID:
+    await _to_thread(_client(client).update_artifact, artifact_id, update)
+    return artifact_id
+
+
+def _markdown_update(markdown: str, description: str | None) -> ArtifactUpdate:
+    if description is not None:
+        return ArtifactUpdate(data=markdown, description=description)
+    return ArtifactUpdate(data=markdown)
+
+
+async def aupdate_markdown_artifact(
+    artifact_id: uuid.UUID,
+    markdown: str,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Rewrite a markdown artifact in place (no new version). Returns `artifact_id`."""
+    return await _aupdate(artifact_id, _markdown_update(markdown, description), client)
+
+
+@_dual(aupdate_markdown_artifact)
+def update_markdown_artifact(
+    artifact_id: uuid.UUID,
+    markdown: str,
+    description: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Rewrite a markdown artifact in place (no new version); the description too when
+    given. Returns `artifact_id`."""
+    return _update(artifact_id, _markdown_update(markdown, description), client)
+
+
+async def aupdate_link_artifact(
+    artifact_id: uuid.UUID,
+    link: str,
+    link_text: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Point a link artifact elsewhere in place (no new version). Returns `artifact_id`."""
+    update = ArtifactUpdate(data=_encoding.link_markdown(link, link_text))
+    return await _aupdate(artifact_id, update, client)
+
+
+@_dual(aupdate_link_artifact)
+def update_link_artifact(
+    artifact_id: uuid.UUID,
+    link: str,
+    link_text: str | None = None,
+    client: RunfolioClient | None = None,
+) -> uuid.UUID:
+    """Point a link artifact elsewhere in place (no new version). Returns `artifact_id`."""
+    update = ArtifactUpdate(data=_encoding.link_markdown(link, link_text))
+    return _update(artifact_id, update, client)
+
+
+async def aupdate_image_artifact(
+    artifact_id: uuid.UUID, image_url: str, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Swap an image artifact's URL in place (no new version). Returns `artifact_id`."""
+    return await _aupdate(artifact_id, ArtifactUpdate(data=image_url), client)
+
+
+@_dual(aupdate_image_artifact)
+def update_image_artifact(
+    artifact_id: uuid.UUID, image_url: str, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Swap an image artifact's URL in place (no new version). Returns `artifact_id`."""
+    return _update(artifact_id, ArtifactUpdate(data=image_url), client)
+
+
+async def aupdate_table_artifact(
+    artifact_id: uuid.UUID, table: Any, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Replace a table artifact's whole table in place (no new version; rows appended to
+    the old table are dropped). Returns `artifact_id`."""
+    update = ArtifactUpdate(data=_encoding.table_json(table))
+    return await _aupdate(artifact_id, update, client)
+
+
+@_dual(aupdate_table_artifact)
+def update_table_artifact(
+    artifact_id: uuid.UUID, table: Any, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Replace a table artifact's whole table in place (no new version; rows appended to
+    the old table are dropped). Returns `artifact_id`."""
+    return _update(artifact_id, ArtifactUpdate(data=_encoding.table_json(table)), client)
+
+
+async def aappend_table_rows(
+    artifact_id: uuid.UUID, rows: Any, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Add rows at the end of a table artifact without sending the table again (async)."""
+    action = RowsAppend(rows=_encoding.table_rows(rows))
+    await _to_thread(_client(client).append_table_rows, artifact_id, action)
+    return artifact_id
+
+
+@_dual(aappend_table_rows)
+def append_table_rows(
+    artifact_id: uuid.UUID, rows: Any, client: RunfolioClient | None = None
+) -> uuid.UUID:
+    """Add rows at the end of a table artifact without sending the table again: dicts
+    with the table's columns (a table of dicts), lists as long as its rows (a table of
+    lists), or a DataFrame. No new version; `updated` moves. Returns `artifact_id`."""
+    action = RowsAppend(rows=_encoding.table_rows(rows))
+    _client(client).append_table_rows(artifact_id, action)
     return artifact_id

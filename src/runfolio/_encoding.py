@@ -76,6 +76,27 @@ def table_json(table: Any) -> str:
         raise TypeError(f"table is not JSON-serialisable: {exc}") from None
 
 
+def table_rows(rows: Any) -> list[Any]:
+    """Rows to append to a table, JSON-ready: a list of dicts, a list of lists, or a
+    pandas DataFrame (its records)."""
+    if _is_dataframe(rows):
+        rows = rows.to_dict(orient="records")
+    if not isinstance(rows, list | tuple) or not (
+        all(isinstance(row, dict) for row in rows)
+        or all(isinstance(row, list | tuple) for row in rows)
+    ):
+        raise ValueError(
+            f"rows must be a list of dicts, a list of lists or a pandas DataFrame; "
+            f"got {type(rows).__name__}"
+        )
+    try:
+        plain = _plain(list(rows))
+        json.dumps(plain)
+    except TypeError as exc:
+        raise TypeError(f"rows are not JSON-serialisable: {exc}") from None
+    return list(plain)
+
+
 def progress_value(progress: Any) -> float:
     """A float in [0, 100]; values outside are clamped with a warning."""
     from pydantic import ValidationError

@@ -9,6 +9,7 @@ import uuid
 
 from runfolio import ops
 from runfolio._recorder import TaskRunRecorder
+from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -66,6 +67,9 @@ class EmbeddedClient:
 
     def update_artifact(self, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
         ops.update_artifact(self._ctx, artifact_id, action)
+
+    def append_table_rows(self, artifact_id: uuid.UUID, action: RowsAppend) -> RowsAppended:
+        return ops.append_table_rows(self._ctx, artifact_id, action)
 
     def delete_artifact(self, artifact_id: uuid.UUID) -> None:
         ops.delete_artifact(self._ctx, artifact_id)

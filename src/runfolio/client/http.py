@@ -40,6 +40,7 @@ from runfolio.errors import (
     ServerUnreachable,
     Unauthenticated,
 )
+from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -345,6 +346,13 @@ class HttpClient:
         path = f"artifacts/{artifact_id}"
         # Queued updates of one artifact merge: only the newest value needs sending.
         self._write("PATCH", path, action, merge_key=path)
+
+    def append_table_rows(self, artifact_id: uuid.UUID, action: RowsAppend) -> RowsAppended | None:
+        # Queued appends are sent one by one in order (never merged: each adds rows).
+        response = self._write("POST", f"artifacts/{artifact_id}/rows", action)
+        if response is None:
+            return None
+        return RowsAppended.model_validate_json(response.content)
 
     def delete_artifact(self, artifact_id: uuid.UUID) -> None:
         self._request("DELETE", f"artifacts/{artifact_id}")

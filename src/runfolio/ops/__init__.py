@@ -11,6 +11,7 @@ checked once accounts and API keys exist.
 """
 
 from runfolio.ops.artifacts import (
+    append_table_rows,
     count_artifacts,
     count_latest_artifacts,
     create_artifact,
@@ -43,6 +44,7 @@ from runfolio.ops.runs import (
 )
 
 __all__ = [
+    "append_table_rows",
     "Caller",
     "add_flow_run",
     "Context",

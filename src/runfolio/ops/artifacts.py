@@ -6,6 +6,7 @@ import uuid
 
 from runfolio.ops.access import Role
 from runfolio.ops.context import Context
+from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -13,6 +14,7 @@ from runfolio.schemas.bodies import (
     CollectionCountBody,
     CollectionFilterBody,
 )
+from runfolio.store import appends
 from runfolio.store import artifacts as store
 
 
@@ -26,17 +28,23 @@ def create_artifact(ctx: Context, action: ArtifactCreate) -> tuple[Artifact, boo
 
 def read_artifact(ctx: Context, artifact_id: uuid.UUID) -> Artifact:
     with ctx.reading() as (conn, ws):
-        return store.read(conn, ws, artifact_id)
+        return appends.merge_into(conn, ws, [store.read(conn, ws, artifact_id)])[0]
 
 
 def read_latest_artifact(ctx: Context, key: str) -> Artifact:
     with ctx.reading() as (conn, ws):
-        return store.read_latest(conn, ws, key)
+        return appends.merge_into(conn, ws, [store.read_latest(conn, ws, key)])[0]
 
 
 def update_artifact(ctx: Context, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
     with ctx.writing() as (conn, ws):
         store.update(conn, ws, artifact_id, action, strict=ctx.strict_artifact_data)
+
+
+def append_table_rows(ctx: Context, artifact_id: uuid.UUID, action: RowsAppend) -> RowsAppended:
+    """Add rows to a table artifact in place (reads show them at the table's end)."""
+    with ctx.writing() as (conn, ws):
+        return appends.append(conn, ws, artifact_id, action.rows)
 
 
 def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:
@@ -47,13 +55,15 @@ def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:
 def filter_artifacts(ctx: Context, body: ArtifactFilterBody) -> list[Artifact]:
     limit, offset = ctx.page(body.limit, body.offset)
     with ctx.reading() as (conn, ws):
-        return store.filter_artifacts(conn, ws, body.artifacts, body, body.sort, limit, offset)
+        found = store.filter_artifacts(conn, ws, body.artifacts, body, body.sort, limit, offset)
+        return appends.merge_into(conn, ws, found)
 
 
 def filter_latest_artifacts(ctx: Context, body: CollectionFilterBody) -> list[ArtifactCollection]:
     limit, offset = ctx.page(body.limit, body.offset)
     with ctx.reading() as (conn, ws):
-        return store.filter_collections(conn, ws, body.artifacts, body, body.sort, limit, offset)
+        found = store.filter_collections(conn, ws, body.artifacts, body, body.sort, limit, offset)
+        return appends.merge_into(conn, ws, found, id_of="latest_id")
 
 
 def count_artifacts(ctx: Context, body: ArtifactCountBody) -> int:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Path
 from starlette.responses import Response
 
 from runfolio import ops
+from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
@@ -50,6 +51,14 @@ async def update_artifact(artifact_id: uuid.UUID, body: ArtifactUpdate, api: Api
     """Change `data`, `description` or `metadata_` in place (no new version)."""
     await api.write(ops.update_artifact, artifact_id, body)
     return empty()
+
+
+@router.post("/{artifact_id:uuid}/rows", response_model=RowsAppended)
+async def append_table_rows(artifact_id: uuid.UUID, body: RowsAppend, api: ApiDep) -> Response:
+    """runfolio extension: add rows at the end of a table artifact in place (no new version,
+    the stored table is not rewritten); `updated` moves. Rows must have the table's columns
+    (objects with its keys, or lists as long as its rows)."""
+    return model_response(await api.write(ops.append_table_rows, artifact_id, body))
 
 
 @router.delete("/{artifact_id:uuid}", status_code=204)
