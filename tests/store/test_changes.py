@@ -20,7 +20,7 @@ from runfolio.schemas.runs import (
     TaskRunCreate,
     TaskRunRecord,
 )
-from runfolio.store import artifacts, changes, runs, workspaces
+from runfolio.store import appends, artifacts, changes, runs, workspaces
 from runfolio.store.engine import dispose_engines, open_engine, read, write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID
 from runfolio.store.tables import changes as changes_table
@@ -68,6 +68,17 @@ def test_each_kind_of_write_leaves_one_change(db: Engine) -> None:
         ("artifact", "updated", a, "k", r),
         ("artifact", "deleted", a, "k", r),
     ]
+
+
+def test_appended_table_rows_are_an_update(db: Engine) -> None:
+    with write(db) as conn:
+        table, _ = artifacts.create(
+            conn, WS, ArtifactCreate(key="t", type="table", data=[{"a": 1}])
+        )
+    last = max(c.id for c in _after(db))
+    with write(db) as conn:
+        appends.append(conn, WS, table.id, [{"a": 2}])
+    assert _seen(db, last) == [("artifact", "updated", str(table.id), "t", None)]
 
 
 def test_a_batch_of_task_runs_leaves_one_change_per_run_moved(db: Engine) -> None:

@@ -29,6 +29,7 @@ from runfolio.errors import Invalid, NotFound
 from runfolio.schemas.appends import RowsAppended
 from runfolio.schemas.artifacts import parse_table
 from runfolio.schemas.common import utcnow
+from runfolio.store import changes as change_feed
 from runfolio.store.tables import artifact_collections, artifact_row_appends, artifacts
 
 NOT_FOUND = "Artifact not found."
@@ -258,6 +259,8 @@ def append(
     row = conn.execute(
         select(
             artifacts.c.type,
+            artifacts.c.key,
+            artifacts.c.flow_run_id,
             artifacts.c.rows_appended,
             prefix.label("prefix"),
             func.length(type_coerce(artifacts.c.data, Text)).label("length"),
@@ -303,6 +306,16 @@ def append(
             artifact_collections.c.latest_id == artifact_id,
         )
         .values(updated=now)
+    )
+    change_feed.record(
+        conn,
+        workspace_id,
+        "artifact",
+        "updated",
+        artifact_id,
+        key=row.key,
+        flow_run_id=row.flow_run_id,
+        at=now,
     )
     return RowsAppended(artifact_id=artifact_id, appended=len(rows), rows_appended=total)
 
