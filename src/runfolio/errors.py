@@ -63,6 +63,14 @@ class Invalid(RunfolioError):
         )
 
 
+class TooLarge(Invalid):
+    """An upload past the largest size accepted, `limit` bytes (HTTP 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The file is larger than the limit of {limit} bytes; nothing was stored.")
+        self.limit = limit
+
+
 class Busy(RunfolioError):
     """The database's write lock could not be had in time; the caller may retry.
 

@@ -78,6 +78,17 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body the server accepts (413 past it).",
     )
+    blob_dir: Path | None = Field(
+        default=None,
+        description="Folder of the blob store (uploaded images and files, one file per "
+        "SHA-256); default $RUNFOLIO_HOME/blobs. The server and the embedded store must "
+        "use the same folder.",
+    )
+    blob_max_bytes: int = Field(
+        default=100 * MIB,
+        ge=1,
+        description="Largest uploaded blob (image or file) accepted, bytes (413 past it).",
+    )
     default_limit: int = Field(
         default=200, ge=1, le=10_000, description="Default and maximum `limit` of filter routes."
     )
@@ -99,6 +110,21 @@ class Settings(BaseSettings):
         description="Refuse (422) artifact data that does not fit its known type (markdown "
         "and image not a string, table not a table, progress not a number in 0-100). Off by "
         "default: like the protocol's server, any JSON is stored for any type.",
+    )
+    live_streams: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Live page streams (Server-Sent Events) each server process serves at "
+        "once; past it a page is answered 503 and polls instead.",
+    )
+    retention_interval: float = Field(
+        default=3600.0,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="Seconds between the server's retention passes, which delete the "
+        "artifact versions their retention policies no longer keep; 0 turns them off "
+        "(`runfolio gc` still runs one by hand).",
     )
     http_timeout: float = Field(default=30.0, gt=0, description="HTTP client timeout, seconds.")
     http_retries: int = Field(
@@ -123,6 +149,38 @@ class Settings(BaseSettings):
         description="Largest size of the outbox file (outbox.db in RUNFOLIO_HOME); a write "
         "that would pass it is an error, nothing is dropped.",
     )
+    webhook_timeout: float = Field(
+        default=10.0, gt=0, le=120, description="Seconds a webhook call may take before it fails."
+    )
+    webhook_retry_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="Wait before a failed webhook call is tried again; doubled at each "
+        "failure (up to an hour between tries).",
+    )
+    webhook_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description="How long a webhook delivery is retried before it is marked failed.",
+    )
+    webhook_max_attempts: int = Field(
+        default=30, ge=1, le=1000, description="Most calls made for one webhook delivery."
+    )
+    webhook_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often each server process looks for webhook deliveries that are due.",
+    )
+    webhook_allow_private: bool = Field(
+        default=True,
+        description="Whether webhooks may call loopback, private and link-local addresses "
+        "(127.0.0.1, 10.x, 192.168.x, 169.254.x, ...). On by default, for receivers on the "
+        "same machine or network; turn it off when workspace admins are not trusted with "
+        "the server's network position.",
+    )
 
     @field_validator("home")
     @classmethod
@@ -145,6 +203,10 @@ class Settings(BaseSettings):
             return None
         hosts = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
         return None if not hosts or "*" in hosts else hosts
+
+    def resolved_blob_dir(self) -> Path:
+        """The blob store's folder in force: the explicit one, else under `home`."""
+        return self.blob_dir.expanduser() if self.blob_dir else self.home / "blobs"
 
     def resolved_database_url(self) -> str:
         """The database URL in force: the explicit one, else the embedded SQLite file."""

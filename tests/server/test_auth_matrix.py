@@ -82,10 +82,12 @@ READ_ROUTES = {
     ("GET", "/ui/runs/{run_id}"),
     ("GET", "/ui/live"),
     ("GET", "/ui/keys"),  # a non-admin's own keys only (tests/ui/test_keys_page.py)
+    ("GET", "/blobs/{sha256}"),
 }
 WRITE_ROUTES = {
     ("POST", "/artifacts/"),
     ("PATCH", "/artifacts/{artifact_id}"),
+    ("POST", "/artifacts/{artifact_id}/rows"),  # on the table artifact of Objects
     ("POST", "/flows/"),
     ("POST", "/flow_runs/"),
     ("POST", "/flow_runs/{id}/set_state"),
@@ -93,6 +95,7 @@ WRITE_ROUTES = {
     ("POST", "/task_runs/batch"),
     ("POST", "/task_runs/{id}/set_state"),
     ("POST", "/logs/"),
+    ("POST", "/blobs"),  # a raw body: the JSON text `{}` of route_body is the file
 }
 DELETE_ROUTES = {("DELETE", "/artifacts/{artifact_id}")}
 # Reads that take the admin role: a workspace's members.
@@ -113,6 +116,8 @@ class Objects:
     flow_id: str
     flow_run_id: str
     task_run_id: str
+    blob: str  # the SHA-256 of a blob uploaded there
+    table_id: str = ""  # a table artifact (rows are appended to it)
 
 
 @dataclass
@@ -160,10 +165,11 @@ def in_workspaces(route: tuple[str, str]) -> bool:
 def route_url(base: str, route: tuple[str, str], objs: Objects) -> str:
     method, path = route
     values = {
-        "artifact_id": objs.artifact_id,
+        "artifact_id": objs.table_id if path.endswith("/rows") else objs.artifact_id,
         "key": objs.key,
         "flow_id": objs.flow_id,
         "run_id": objs.flow_run_id,
+        "sha256": objs.blob,
         "id": objs.task_run_id if path.startswith("/task_runs") else objs.flow_run_id,
     }
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
@@ -181,6 +187,7 @@ def route_body(route: tuple[str, str], objs: Objects) -> Any:
     bodies: dict[str, Any] = {
         "/artifacts/": {"key": "matrix-made", "type": "markdown", "data": "made"},
         "/artifacts/{artifact_id}": {"data": "patched"},
+        "/artifacts/{artifact_id}/rows": {"rows": [{"n": 2}]},
         "/flows/": {"name": "matrix-flow"},
         "/flow_runs/": {"flow_id": objs.flow_id},
         "/flow_runs/{id}/set_state": state,
@@ -255,7 +262,13 @@ def make_objects(http: httpx.Client, base: str, headers: dict[str, str], tag: st
         "/task_runs/",
         {"task_key": f"task-{tag}", "dynamic_key": "0", "flow_run_id": flow_run["id"]},
     )
-    return Objects(artifact["id"], key, flow["id"], flow_run["id"], task_run["id"])
+    uploaded = http.post(base + "/blobs", content=f"blob of {tag}".encode(), headers=headers)
+    assert uploaded.status_code == 201, uploaded.text
+    blob = uploaded.json()["sha256"]
+    table = post("/artifacts/", {"type": "table", "data": '[{"n": 1}]'})
+    return Objects(
+        artifact["id"], key, flow["id"], flow_run["id"], task_run["id"], blob, table["id"]
+    )
 
 
 def _make_accounts(engine: Engine) -> dict[str, str]:

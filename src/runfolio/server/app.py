@@ -13,14 +13,18 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from runfolio._version import __version__
 from runfolio.ops import Caller, Context
 from runfolio.ops.access import OPEN
-from runfolio.server.api import admin, artifacts, events, logs, runs
+from runfolio.server.api import admin, artifacts, blobs, events, logs, retention, runs, webhooks
 from runfolio.server.auth import Authenticator
 from runfolio.server.concurrency import Gate
 from runfolio.server.deps import Api
 from runfolio.server.errors import ERROR_RESPONSES, install_error_handlers
+from runfolio.server.live import ChangeFeed, chain_exit_signals
 from runfolio.server.middleware import RequestGuard
+from runfolio.server.retention_task import RetentionSchedule
 from runfolio.server.ui import mount_ui
+from runfolio.server.webhook_sender import WebhookSender
 from runfolio.settings import Settings, load_settings
+from runfolio.store.blobfiles import BlobFiles
 from runfolio.store.engine import connect
 
 API_PREFIX = "/api"
@@ -36,6 +40,9 @@ def _api_routers() -> tuple[APIRouter, ...]:
         logs.router,
         admin.router,
         events.router,
+        webhooks.router,
+        retention.router,
+        blobs.router,
     )
 
 
@@ -45,7 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Delivers the webhook calls artifact writes queued (in every worker: claims are safe).
+        sender = app.state.webhook_sender = WebhookSender(engine, app.state.gate, settings)
+        sender.start()
+        retention_schedule = RetentionSchedule(app.state.engine, settings.retention_interval)
+        retention_schedule.start()
+        feed: ChangeFeed = app.state.changes
+        feed.start()
+        chain_exit_signals(feed.close)  # open streams must not hold up the server's stop
         yield
+        await sender.stop()
+        feed.close()
+        await retention_schedule.stop()
         app.state.gate.close()
         app.state.engine.dispose()
 
@@ -66,9 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         write_timeout=settings.write_timeout,
         pool_size=settings.db_pool_size,
     )
+    app.state.blob_files = BlobFiles(settings.resolved_blob_dir(), settings.blob_max_bytes)
     app.state.gate = gate = Gate(engine, settings.write_timeout, settings.db_pool_size)
     app.state.default_api = Api(Context.configured(engine, settings, Caller(principal=OPEN)), gate)
     app.state.auth = Authenticator(engine, gate, settings)
+    app.state.changes = ChangeFeed(engine, gate, settings.live_streams)
     install_error_handlers(app)
     # Each router is included directly (not through a parent router): FastAPI
     # walks nested routers on every request.
@@ -77,7 +97,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=WORKSPACE_PREFIX, include_in_schema=False)
     mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
     _document_page_limit(app, settings.default_limit)
-    app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=settings.max_body_bytes,
+        upload_bytes=settings.blob_max_bytes,
+    )
     hosts = settings.allowed_host_list()
     if hosts is not None:
         # Outermost: a request naming another host (DNS rebinding) is answered 400 first.

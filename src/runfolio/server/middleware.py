@@ -15,6 +15,7 @@ MIN_API_VERSION = (0, 8, 0)
 MAX_VERSION_PART_DIGITS = 9
 _ECHOED = 64  # characters of a refused value quoted back
 _UNCHECKED_PATHS = ("/health", "/ready")
+_UPLOAD_PATH = "/blobs"
 
 
 class _BodyTooLarge(Exception):
@@ -40,15 +41,18 @@ class RequestGuard:
     """Refuses bodies over `max_body_bytes` with 413 (counted as they stream in,
     never buffered whole), and malformed or too old `X-PREFECT-API-VERSION` headers."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, upload_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Blob uploads (POST .../blobs) have their own, larger limit: they are streamed to
+        # disk, never held in memory.
+        self.upload_bytes = upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.max_body_bytes
+        limit = self.upload_bytes if _is_upload(scope) else self.max_body_bytes
         too_large = {"detail": f"Request body is larger than the limit of {limit} bytes."}
         api_version: bytes | None = None
         for name, value in scope["headers"]:
@@ -103,6 +107,11 @@ class RequestGuard:
                 raise
         if exceeded and not started:
             await _send_json(send, 413, too_large)
+
+
+def _is_upload(scope: Scope) -> bool:
+    path: str = scope["path"]
+    return scope["method"] == "POST" and path.rstrip("/").endswith(_UPLOAD_PATH)
 
 
 def _check_api_version(value: str) -> str | None:
