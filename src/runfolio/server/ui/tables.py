@@ -9,18 +9,17 @@ the template (autoescape) and to the browser's textContent in table.js.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from runfolio.history.csvfile import CSV_CHUNK_CHARS, csv_chunks
+from runfolio.history.values import cell_text
 from runfolio.schemas.artifacts import parse_table
 
 PAGE_ROWS = 100  # rows shown per page; the rest are paged by table.js
 MAX_EMBEDDED_ROWS = 20_000  # rows sent to the browser for sorting/paging; CSV has all
+__all__ = ["CSV_CHUNK_CHARS", "TableView", "cell_text", "csv_lines", "table_view"]
 
 
 @dataclass(frozen=True)
@@ -45,23 +44,6 @@ class TableView:
     @property
     def truncated(self) -> bool:
         return len(self.rows) > MAX_EMBEDDED_ROWS
-
-
-def cell_text(value: Any) -> str:
-    """How one cell reads: null empty, floats as written, nested values as compact JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value)
-    if isinstance(value, int | str):
-        return str(value)
-    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def _rows(data: Any) -> tuple[list[str], list[list[Any]]]:
@@ -102,36 +84,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula (numbers stay as they are)."""
-    if text.startswith(_FORMULA_START):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
-
-
-CSV_CHUNK_CHARS = 64 * 1024
-
-
 def csv_lines(view: TableView) -> Iterator[str]:
-    """The table as CSV text (header first), in chunks of whole lines of ~CSV_CHUNK_CHARS.
-
-    Many rows per chunk: a streaming response moves each item of a sync
-    iterator through the thread pool, so one item per row made a large export slow.
-    """
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_csv_safe(cell) for cell in view.columns])
-    for row in view.rows:
-        writer.writerow([_csv_safe(cell) for cell in row])
-        if buffer.tell() >= CSV_CHUNK_CHARS:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue()
+    """The table as CSV text (header first, formula-like cells neutralised), in chunks."""
+    return csv_chunks(view.columns, view.rows)
