@@ -1,33 +1,79 @@
-"""Publish artifacts from flows and tasks: links, markdown, tables, images, progress.
+"""Publish artifacts from flows and tasks: links, markdown, tables, images, progress,
+charts (Vega-Lite) and HTML.
 
 Names, parameters, return values and data encodings follow the protocol's
 SDK, so code moves over by changing its import. Inside a flow or task run the
 current flow run id and task run id are attached automatically.
 """
 
-from runfolio._artifacts import (
-    Artifact,
-    ImageArtifact,
-    LinkArtifact,
-    MarkdownArtifact,
-    ProgressArtifact,
-    TableArtifact,
-    acreate_image_artifact,
-    acreate_link_artifact,
-    acreate_markdown_artifact,
-    acreate_progress_artifact,
-    acreate_table_artifact,
-    aupdate_progress_artifact,
-    create_image_artifact,
-    create_link_artifact,
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
+import typing
+
+from runfolio import _lazy
+
+if typing.TYPE_CHECKING:  # what type checkers see; at run time the table below
+    from runfolio._artifacts import (
+        Artifact,
+        ImageArtifact,
+        LinkArtifact,
+        MarkdownArtifact,
+        ProgressArtifact,
+        StoredArtifact,
+        TableArtifact,
+        aappend_table_rows,
+        acreate_image_artifact,
+        acreate_link_artifact,
+        acreate_markdown_artifact,
+        acreate_progress_artifact,
+        acreate_table_artifact,
+        append_table_rows,
+        aupdate_image_artifact,
+        aupdate_link_artifact,
+        aupdate_markdown_artifact,
+        aupdate_progress_artifact,
+        aupdate_table_artifact,
+        create_image_artifact,
+        create_link_artifact,
+        create_markdown_artifact,
+        create_progress_artifact,
+        create_table_artifact,
+        update_image_artifact,
+        update_link_artifact,
+        update_markdown_artifact,
+        update_progress_artifact,
+        update_table_artifact,
+    )
+    from runfolio._charts import (
+        aappend_chart_values,
+        acreate_chart_artifact,
+        acreate_html_artifact,
+        append_chart_values,
+        aupdate_chart_artifact,
+        create_chart_artifact,
+        create_html_artifact,
+        update_chart_artifact,
+    )
 
 __all__ = [
+    "aappend_table_rows",
+    "append_table_rows",
+    "aupdate_image_artifact",
+    "aupdate_link_artifact",
+    "aupdate_markdown_artifact",
+    "aupdate_table_artifact",
+    "update_image_artifact",
+    "update_link_artifact",
+    "update_markdown_artifact",
+    "update_table_artifact",
+    "StoredArtifact",
     "Artifact",
+    "aappend_chart_values",
+    "acreate_chart_artifact",
+    "acreate_html_artifact",
+    "append_chart_values",
+    "aupdate_chart_artifact",
+    "create_chart_artifact",
+    "create_html_artifact",
+    "update_chart_artifact",
     "ImageArtifact",
     "LinkArtifact",
     "MarkdownArtifact",
@@ -46,3 +92,54 @@ __all__ = [
     "create_table_artifact",
     "update_progress_artifact",
 ]
+
+# Each name loads on first use (runfolio._lazy): the functions at their first call,
+# the classes when read. So `from runfolio.artifacts import create_markdown_artifact`
+# costs no pydantic and no client until the script publishes something.
+__getattr__, __dir__ = _lazy.exports(
+    __name__,
+    {
+        "runfolio._artifacts": (
+            "Artifact",
+            "ImageArtifact",
+            "LinkArtifact",
+            "MarkdownArtifact",
+            "ProgressArtifact",
+            "StoredArtifact",
+            "TableArtifact",
+            "aappend_table_rows",
+            "acreate_image_artifact",
+            "acreate_link_artifact",
+            "acreate_markdown_artifact",
+            "acreate_progress_artifact",
+            "acreate_table_artifact",
+            "append_table_rows",
+            "aupdate_image_artifact",
+            "aupdate_link_artifact",
+            "aupdate_markdown_artifact",
+            "aupdate_progress_artifact",
+            "aupdate_table_artifact",
+            "create_image_artifact",
+            "create_link_artifact",
+            "create_markdown_artifact",
+            "create_progress_artifact",
+            "create_table_artifact",
+            "update_image_artifact",
+            "update_link_artifact",
+            "update_markdown_artifact",
+            "update_progress_artifact",
+            "update_table_artifact",
+        ),
+        "runfolio._charts": (
+            "aappend_chart_values",
+            "acreate_chart_artifact",
+            "acreate_html_artifact",
+            "append_chart_values",
+            "aupdate_chart_artifact",
+            "create_chart_artifact",
+            "create_html_artifact",
+            "update_chart_artifact",
+        ),
+    },
+    globals(),
+)

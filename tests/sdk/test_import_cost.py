@@ -7,11 +7,19 @@ filter schemas, settings, asyncio) must load on first use, not at import.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+import runfolio._artifacts
+import runfolio.artifacts
+from runfolio._lazy import LazyFunction
 
 # Loaded by a call that needs them, never by the imports a script starts with.
 DEFERRED = (
@@ -21,21 +29,22 @@ DEFERRED = (
     "fastapi",
     "httpx",
     "jinja2",
+    "pydantic",
+    "pydantic_core",
     "pydantic_settings",
     "rich",
     "sqlalchemy",
     "starlette",
     "typer",
     "uvicorn",
+    "runfolio._artifacts",
     "runfolio.cli",
+    "runfolio.client",
     "runfolio.client.embedded",
     "runfolio.client.http",
     "runfolio.client.outbox",
     "runfolio.ops",
-    "runfolio.schemas.bodies",
-    "runfolio.schemas.filters",
-    "runfolio.schemas.runs",
-    "runfolio.schemas.sorting",
+    "runfolio.schemas",
     "runfolio.server",
     "runfolio.settings",
     "runfolio.store",
@@ -95,3 +104,34 @@ def test_bad_progress_is_refused_with_the_lazily_loaded_validator() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["ValidationError", "True"]
+
+
+@pytest.mark.parametrize("name", runfolio.artifacts.__all__)
+def test_each_public_name_is_its_implementation_once_used(name: str) -> None:
+    public = getattr(runfolio.artifacts, name)
+    if name[:1].isupper():
+        assert inspect.isclass(public)  # the real class: subclassing and isinstance work
+        home = public.__module__
+    else:
+        assert isinstance(public, LazyFunction)
+        home = public._home
+        assert public._load() is getattr(sys.modules[home], name)
+        assert pickle.loads(pickle.dumps(public)) is public
+    assert getattr(sys.modules[home], name) is not None
+    assert name in dir(runfolio.artifacts)
+
+
+def test_a_stand_in_shows_the_real_signature_docs_and_async_twin() -> None:
+    public = runfolio.artifacts.create_markdown_artifact
+    real = runfolio._artifacts.create_markdown_artifact
+    assert inspect.signature(public) == inspect.signature(real)
+    assert public.__doc__ == real.__doc__ and public.__doc__
+    assert public.aio is real.aio
+    assert public.__name__ == "create_markdown_artifact"
+
+
+def test_an_unknown_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'create_nothing'"):
+        runfolio.artifacts.create_nothing  # noqa: B018
+    with pytest.raises(AttributeError):
+        getattr(runfolio.artifacts.create_markdown_artifact, "_private")  # noqa: B009

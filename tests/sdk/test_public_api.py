@@ -9,13 +9,16 @@ import runfolio.artifacts
 
 
 def public_names(module: ModuleType) -> set[str]:
-    """The names without a leading underscore, less imported modules and `annotations`."""
+    """The names without a leading underscore, less imported modules and `annotations`.
+
+    Read through `dir()`, which also lists the names a module loads on first use.
+    """
     return {
         name
-        for name, value in vars(module).items()
+        for name in dir(module)
         if not name.startswith("_")
-        and not isinstance(value, ModuleType)
-        and value is not annotations  # the `from __future__` feature
+        and not isinstance(getattr(module, name), ModuleType)
+        and getattr(module, name) is not annotations  # the `from __future__` feature
     }
 
 
@@ -40,17 +43,39 @@ def test_artifacts_names() -> None:
     functions = [
         f"{prefix}create_{kind}_artifact"
         for prefix in ("", "a")
-        for kind in ("link", "markdown", "table", "progress", "image")
+        for kind in ("link", "markdown", "table", "progress", "image", "chart", "html")
+    ]
+    charts = [f"{prefix}{name}" for prefix in ("", "a") for name in ("update_chart_artifact",)]
+    charts += ["append_chart_values", "aappend_chart_values"]
+    # Changes in place (no new version).
+    updates = [
+        f"{prefix}{name}"
+        for prefix in ("", "a")
+        for name in (
+            "update_markdown_artifact",
+            "update_link_artifact",
+            "update_image_artifact",
+            "update_table_artifact",
+            "append_table_rows",
+        )
     ]
     classes = [
         "Artifact",
+        "StoredArtifact",
         "LinkArtifact",
         "MarkdownArtifact",
         "TableArtifact",
         "ProgressArtifact",
         "ImageArtifact",
     ]
-    expected = [*functions, "update_progress_artifact", "aupdate_progress_artifact", *classes]
+    expected = [
+        *functions,
+        "update_progress_artifact",
+        "aupdate_progress_artifact",
+        *charts,
+        *updates,
+        *classes,
+    ]
     assert sorted(runfolio.artifacts.__all__) == sorted(expected)
     for name in expected:
         assert hasattr(runfolio.artifacts, name)
