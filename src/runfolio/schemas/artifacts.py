@@ -21,7 +21,7 @@ TYPE_MAX = 200
 DESCRIPTION_MAX = 100_000
 # The key rule as JSON Schema states it, so the OpenAPI document carries it.
 KEY_PATTERN = "^[a-z0-9-]+$"
-KNOWN_TYPES = ("markdown", "table", "progress", "image")
+KNOWN_TYPES = ("markdown", "table", "progress", "image", "chart", "html")
 
 
 def validate_key(key: str | None) -> str | None:
@@ -84,9 +84,12 @@ def check_data_for_type(type_: str | None, data: Any) -> None:
     """
     if data is None or type_ not in KNOWN_TYPES:
         return
-    if type_ in ("markdown", "image"):
+    if type_ in ("markdown", "image", "html"):
         if not isinstance(data, str):
             raise ValueError(f"{type_} data must be a string")
+    elif type_ == "chart":
+        if not isinstance(data, dict):
+            raise ValueError("chart data must be a Vega-Lite spec (a JSON object)")
     elif type_ == "table":
         parse_table(data)
     elif type_ == "progress":

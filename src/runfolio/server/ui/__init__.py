@@ -13,6 +13,7 @@ static files under `/static`.
     workspace.py  which workspace the pages show; throttle.py: failed sign-in limits
     csrf.py       the forms' CSRF tokens; cookies.py: the UI's cookies; forms.py: form bodies
     keys.py       the workspace's API keys page and forms; members.py: its members page
+    frames.py     an HTML artifact's document, for the sandboxed frame that shows it
     rights.py     who may manage keys and members; admin_forms.py: those forms' checks
 """
 
@@ -22,7 +23,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from runfolio.server.errors import ERROR_RESPONSES, answer_pages_not_found
-from runfolio.server.ui import account, keys, members, site, urls, workspace
+from runfolio.server.ui import account, frames, keys, members, site, urls, workspace
 from runfolio.server.ui.pages import site as pages
 from runfolio.server.ui.templating import STATIC_DIR
 
@@ -36,6 +37,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(account.router)
     app.include_router(keys.router)
     app.include_router(members.router)
+    app.include_router(frames.router)
     app.mount(urls.STATIC, StaticFiles(directory=STATIC_DIR), name="ui-static")
     # Unknown ids and addresses outside the API get the HTML 404 page; the API keeps its JSON.
     answer_pages_not_found(app, site.not_found_page)

@@ -16,7 +16,7 @@ from runfolio.server.ui.render import LINK_TYPE, Kind
 from runfolio.store.views import RunLabel, RunSummary, TaskRunSummary
 
 # The Type filter's choices: the stored types, and links (markdown that is one link).
-ARTIFACT_TYPES = ("markdown", LINK_TYPE, "table", "image", "progress")
+ARTIFACT_TYPES = ("markdown", LINK_TYPE, "table", "image", "progress", "chart", "html")
 ARTIFACT_SORTS = (
     ArtifactSort.UPDATED_DESC,
     ArtifactSort.CREATED_DESC,

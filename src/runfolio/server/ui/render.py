@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from runfolio.schemas.artifacts import check_data_for_type
 
-Kind = Literal["markdown", "link", "table", "image", "progress", "json"]
+Kind = Literal["markdown", "link", "table", "image", "progress", "chart", "html", "json"]
 LINK_TYPE: Kind = "link"  # not a stored type: a markdown artifact whose data is one link
 
 _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -198,6 +198,6 @@ def kind_of(type_: str | None, data: Any) -> Kind:
     if type_ == "markdown":
         return "link" if parse_link(data) else "markdown"
     match type_:  # (a match narrows the type to these literals; `in` would not)
-        case "table" | "image" | "progress":
+        case "table" | "image" | "progress" | "chart" | "html":
             return type_
     return "json"

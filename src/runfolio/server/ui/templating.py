@@ -18,11 +18,13 @@ from runfolio.server.ui.models import ARTIFACT_SORTS, ARTIFACT_TYPES, RUN_STATES
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-# Pages run no inline script; images may come from any http(s) host (image artifacts).
+# Pages run no inline script (nor eval: charts draw with Vega's expression interpreter);
+# images may come from any http(s) host (image artifacts); frames only from this server
+# (HTML artifacts, each in a sandboxed frame of its own).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' http: https:; object-src 'none'; frame-src 'none'; "
+        "img-src 'self' http: https:; object-src 'none'; frame-src 'self'; "
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",

@@ -20,6 +20,7 @@ ARTIFACTS = "/artifacts"
 ARTIFACT_KEY = "/artifacts/key/{key}"
 ARTIFACT = "/artifacts/{artifact_id:uuid}"
 ARTIFACT_CSV = "/artifacts/{artifact_id:uuid}/table.csv"
+ARTIFACT_FRAME = "/artifacts/{artifact_id:uuid}/frame"  # an HTML artifact's sandboxed document
 RUNS = "/runs"
 RUN = "/runs/{run_id:uuid}"
 # Run engines that speak the same protocol log `<server>/runs/flow-run/<id>`.
@@ -68,6 +69,10 @@ def artifact(artifact_id: uuid.UUID) -> str:
 
 def artifact_csv(artifact_id: uuid.UUID) -> str:
     return _fill(ARTIFACT_CSV, artifact_id=artifact_id)
+
+
+def artifact_frame(artifact_id: uuid.UUID) -> str:
+    return _fill(ARTIFACT_FRAME, artifact_id=artifact_id)
 
 
 def runs(state: str | None = None, page: int = 1) -> str:

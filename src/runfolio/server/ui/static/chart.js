@@ -1,0 +1,118 @@
+/* runfolio UI: chart artifacts. Each <figure data-chart> holds a Vega-Lite spec as inert
+   JSON; this loads Vega (vendored, same origin) once, draws every chart with Vega's
+   expression interpreter (`ast: true`: no eval, so the page's CSP stays strict) and
+   draws a chart again when its artifact changes: on the "runfolio:artifact-changed"
+   event the live updates dispatch, and on a slow poll while the page is visible. */
+(function () {
+  "use strict";
+
+  var POLL_MS = 5000;
+
+  // Every chart on a page includes this script; the first copy does the work.
+  if (window.runfolioCharts) return;
+  window.runfolioCharts = true;
+
+  var me = document.currentScript;
+  var sources = [me.dataset.vega, me.dataset.vegaLite, me.dataset.vegaEmbed];
+
+  // Fetched in parallel, run in order (async=false keeps insertion order).
+  var ready = Promise.all(sources.map(function (src) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = src;
+      s.async = false;
+      s.onload = resolve;
+      s.onerror = function () { reject(new Error("could not load " + src)); };
+      document.head.appendChild(s);
+    });
+  }));
+
+  // Charts draw from the spec's inline data only: no URL is fetched or shown (data,
+  // images, links), so a spec can neither read what the viewer may read nor send it away.
+  function inlineOnlyLoader(fig) {
+    var loader = window.vega.loader();
+    loader.sanitize = function (uri) {
+      var note = fig.querySelector("[data-chart-refused]");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "notice";
+        note.setAttribute("data-chart-refused", "");
+        fig.appendChild(note);
+      }
+      note.textContent = "Charts draw from inline data only; not loaded: " + uri;
+      return Promise.reject(new Error("charts use inline data only; refused " + uri));
+    };
+    return loader;
+  }
+
+  function showError(fig, target, error) {
+    var p = document.createElement("p");
+    p.className = "notice";
+    p.textContent = "This chart could not be drawn: " + (error && error.message || error);
+    target.replaceChildren(p);
+    fig.setAttribute("data-chart-state", "error");
+  }
+
+  function draw(fig, spec) {
+    var target = fig.querySelector("[data-chart-target]");
+    return ready.then(function () {
+      if (fig._chart) fig._chart.finalize();
+      fig._chart = null;
+      var refused = fig.querySelector("[data-chart-refused]");
+      if (refused) refused.remove();
+      return window.vegaEmbed(target, spec, {
+        ast: true,
+        expr: window.vega.expressionInterpreter,  // vega-embed's bundled one when unset
+        loader: inlineOnlyLoader(fig),
+        renderer: "svg",
+        actions: { export: true, source: false, compiled: false, editor: false },
+      });
+    }).then(function (result) {
+      fig._chart = result;
+      fig.setAttribute("data-chart-state", "drawn");
+      fig.setAttribute("data-chart-draws", String(Number(fig.getAttribute("data-chart-draws") || 0) + 1));
+    }).catch(function (error) { showError(fig, target, error); });
+  }
+
+  function refresh(fig) {
+    if (fig._busy) return;
+    fig._busy = true;
+    fetch(fig.getAttribute("data-chart-src"), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (page) {
+        if (!page) return;
+        var spec = page.artifact.artifact.data;
+        var text = JSON.stringify(spec);
+        if (text === fig._text) return;
+        fig._text = text;
+        return draw(fig, spec);
+      })
+      .catch(function () { /* offline for now: the next poll tries again */ })
+      .finally(function () { fig._busy = false; });
+  }
+
+  function figures() { return document.querySelectorAll("figure[data-chart]"); }
+
+  figures().forEach(function (fig) {
+    var spec;
+    try {
+      spec = JSON.parse(fig.querySelector("[data-chart-spec]").textContent);
+    } catch (error) {
+      showError(fig, fig.querySelector("[data-chart-target]"), error);
+      return;
+    }
+    fig._text = JSON.stringify(spec);
+    draw(fig, spec);
+  });
+
+  document.addEventListener("runfolio:artifact-changed", function (event) {
+    var id = event.detail && event.detail.id;
+    figures().forEach(function (fig) {
+      if (fig.getAttribute("data-chart") === id) refresh(fig);
+    });
+  });
+
+  function poll() { if (document.visibilityState === "visible") figures().forEach(refresh); }
+  setInterval(poll, POLL_MS);
+  document.addEventListener("visibilitychange", poll);
+})();

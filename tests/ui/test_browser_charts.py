@@ -1,0 +1,141 @@
+"""Chart artifacts draw in a real browser under the strict CSP, and draw again when changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.ui.seed import Seed, unique
+
+pytestmark = pytest.mark.browser
+
+# Collects CSP violations from the first script the page runs (before any of ours).
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def bar_spec(values: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+        "title": "Loss by epoch",
+        "data": {"values": values},
+        "mark": "bar",
+        # An expression (run by the interpreter, since eval is refused) and a calculated field.
+        "transform": [{"calculate": "datum.loss * 2", "as": "double"}],
+        "encoding": {
+            "x": {"field": "epoch", "type": "ordinal"},
+            "y": {"field": "double", "type": "quantitative"},
+        },
+    }
+
+
+def _points(n: int) -> list[dict[str, Any]]:
+    return [{"epoch": i, "loss": 1 / (i + 1)} for i in range(n)]
+
+
+def _bars(page: Page) -> Any:
+    return page.locator("figure[data-chart] svg.marks .mark-rect path")
+
+
+def _csp(page: Page) -> list[str]:
+    violations: list[str] = page.evaluate("window.__csp")
+    return violations
+
+
+def test_chart_draws_without_csp_violations_and_redraws_on_change(page: Page, seed: Seed) -> None:
+    page.add_init_script(WATCH_CSP)
+    key = unique("chart")
+    created = seed.artifact(key=key, type="chart", data=bar_spec(_points(3)))
+
+    page.goto(f"/artifacts/{created['id']}")
+    expect(page.locator("figure[data-chart]")).to_have_attribute("data-chart-state", "drawn")
+    expect(_bars(page)).to_have_count(3)
+    expect(page.locator("figure[data-chart] svg.marks")).to_contain_text("Loss by epoch")
+    # The Vega scripts load on this page only from this server.
+    scripts = page.evaluate("[...document.scripts].map(s => s.src).filter(Boolean)")
+    assert any(s.split("?")[0].endswith("/static/vendor/vega/vega.min.js") for s in scripts)
+    assert all(s.startswith(page.url.split("/artifacts")[0]) for s in scripts)
+
+    # Updated in place while the page is open: the change event draws it again at once.
+    seed.patch(created["id"], data=bar_spec(_points(5)))
+    page.evaluate(
+        "id => document.dispatchEvent("
+        "new CustomEvent('runfolio:artifact-changed', {detail: {id: id}}))",
+        created["id"],
+    )
+    expect(_bars(page)).to_have_count(5)
+
+    # Without the event, the slow poll (5 s while visible) picks the change up too.
+    seed.patch(created["id"], data=bar_spec(_points(2)))
+    expect(_bars(page)).to_have_count(2, timeout=8_000)
+    assert page.locator("figure[data-chart]").get_attribute("data-chart-draws") == "3"
+    assert _csp(page) == []
+
+
+def test_pages_without_a_chart_do_not_load_vega(page: Page, seed: Seed) -> None:
+    key = unique("not-chart")
+    seed.artifact(key=key, type="markdown", data="# plain")
+    page.goto(f"/artifacts/key/{key}")
+    expect(page.locator(".artifact-body h1")).to_have_text("plain")
+    assert page.evaluate("typeof window.vega") == "undefined"
+    assert page.locator("script[src*='vendor/vega'], script[src*='chart.js']").count() == 0
+
+
+def test_two_charts_on_a_run_page_load_vega_once(page: Page, seed: Seed) -> None:
+    page.add_init_script(WATCH_CSP)
+    run = seed.flow_run("chart-flow", name=unique("chart-run"))
+    seed.artifact(key=unique("c1"), type="chart", data=bar_spec(_points(4)), flow_run_id=run["id"])
+    seed.artifact(key=unique("c2"), type="chart", data=bar_spec(_points(6)), flow_run_id=run["id"])
+    page.goto(f"/runs/{run['id']}")
+    charts = page.locator("figure[data-chart]")
+    expect(charts).to_have_count(2)
+    for chart in charts.all():
+        expect(chart).to_have_attribute("data-chart-state", "drawn")
+    counts = [c.locator("svg.marks .mark-rect path").count() for c in charts.all()]
+    assert sorted(counts) == [4, 6]
+    # Vega loaded once though each chart's renderer names the script.
+    assert (
+        page.evaluate(
+            "performance.getEntriesByType('resource')"
+            ".filter(e => e.name.includes('vega.min.js')).length"
+        )
+        == 1
+    )
+    assert _csp(page) == []
+
+
+def test_a_chart_never_fetches_a_url(page: Page, seed: Seed, problems: list[str]) -> None:
+    """Specs draw from inline data only: a data URL (here this server's own API, which the
+    viewer's cookie could read) and image marks are refused, and nothing is requested."""
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    spec = {
+        "data": {"url": "/api/ui/artifacts"},
+        "mark": "point",
+        "encoding": {"x": {"field": "a", "type": "quantitative"}},
+    }
+    created = seed.artifact(key=unique("chart-url"), type="chart", data=spec)
+    image = {
+        "data": {"values": [{"u": "https://example.invalid/leak.png"}]},
+        "mark": "image",
+        "encoding": {"url": {"field": "u", "type": "nominal"}},
+    }
+    image_chart = seed.artifact(key=unique("chart-img"), type="chart", data=image)
+    page.goto(f"/artifacts/{created['id']}")
+    figure = page.locator("figure[data-chart]")
+    expect(figure.locator("[data-chart-refused]")).to_contain_text("inline data only")
+    expect(figure.locator("svg.marks .mark-symbol path")).to_have_count(0)
+    page.goto(f"/artifacts/{image_chart['id']}")
+    figure = page.locator("figure[data-chart]")
+    expect(figure.locator("[data-chart-refused]")).to_contain_text("example.invalid")
+    assert not [
+        u for u in requested if "/api/ui/artifacts?" in u or u.endswith("/api/ui/artifacts")
+    ]
+    assert not [u for u in requested if "example.invalid" in u]
+    problems[:] = [p for p in problems if "inline data only" not in p]  # Vega logs the refusal
