@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from os import PathLike
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from pydantic import ConfigDict, PrivateAttr, field_validator
 
-from runfolio import _encoding
+from runfolio import _encoding, _uploads
 from runfolio._dispatch import Dual as _Dual
 from runfolio._dispatch import DualClassMethod as _DualClassMethod
 from runfolio._dispatch import dual as _dual
@@ -23,6 +24,9 @@ from runfolio.schemas.artifacts import Artifact as _ArtifactRecord
 from runfolio.schemas.artifacts import ArtifactContent, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.common import new_id
 
+# An image: a URL (str), or what `runfolio._uploads` uploads (bytes, a path, a PIL
+# image, a matplotlib figure: the last two are recognised by their methods, so Any).
+ImageSource = str | bytes | PathLike[str] | Any
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
@@ -369,19 +373,46 @@ def create_progress_artifact(
     return ProgressArtifact(key=key, description=description, progress=progress)._create().id
 
 
+def _image_url(image_url: ImageSource | None, image: ImageSource | None) -> str:
+    """The URL an image artifact stores: the one given, or that of the uploaded image."""
+    if (image_url is None) == (image is None):
+        raise TypeError(
+            "Give one image: a URL (image_url=...) or the image itself (image=... or "
+            "positionally: bytes, a pathlib.Path, a PIL image or a matplotlib figure)."
+        )
+    source = image if image is not None else image_url
+    if isinstance(source, str):
+        return source
+    return _uploads.upload(_client(), source, text_is_path=False, image=True)[0].url
+
+
 async def acreate_image_artifact(
-    image_url: str, key: str | None = None, description: str | None = None
+    image_url: ImageSource | None = None,
+    key: str | None = None,
+    description: str | None = None,
+    *,
+    image: ImageSource | None = None,
 ) -> uuid.UUID:
-    """Publish an image by URL (shown in the UI when it is http or https). Returns its id."""
-    return (await ImageArtifact(key=key, description=description, image_url=image_url).acreate()).id
+    """Publish an image: a URL, or the image itself (bytes, a `pathlib.Path`, a PIL image
+    or a matplotlib figure), uploaded to the blob store of the workspace and stored as
+    the URL of that blob. Returns the artifact's id."""
+    url = await _to_thread(_image_url, image_url, image)
+    return (await ImageArtifact(key=key, description=description, image_url=url).acreate()).id
 
 
 @_dual(acreate_image_artifact)
 def create_image_artifact(
-    image_url: str, key: str | None = None, description: str | None = None
+    image_url: ImageSource | None = None,
+    key: str | None = None,
+    description: str | None = None,
+    *,
+    image: ImageSource | None = None,
 ) -> uuid.UUID:
-    """Publish an image by URL (shown in the UI when it is http or https). Returns its id."""
-    return ImageArtifact(key=key, description=description, image_url=image_url)._create().id
+    """Publish an image: a URL, or the image itself (bytes, a `pathlib.Path`, a PIL image
+    or a matplotlib figure), uploaded to the blob store of the workspace and stored as
+    the URL of that blob. Returns the artifact's id."""
+    url = _image_url(image_url, image)
+    return ImageArtifact(key=key, description=description, image_url=url)._create().id
 
 
 def _progress_update(progress: float, description: str | None) -> ArtifactUpdate:

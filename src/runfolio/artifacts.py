@@ -52,8 +52,11 @@ if typing.TYPE_CHECKING:  # what type checkers see; at run time the table below
         create_html_artifact,
         update_chart_artifact,
     )
+    from runfolio._files import acreate_file_artifact, create_file_artifact
 
 __all__ = [
+    "acreate_file_artifact",
+    "create_file_artifact",
     "aappend_table_rows",
     "append_table_rows",
     "aupdate_image_artifact",
@@ -130,6 +133,7 @@ __getattr__, __dir__ = _lazy.exports(
             "update_progress_artifact",
             "update_table_artifact",
         ),
+        "runfolio._files": ("acreate_file_artifact", "create_file_artifact"),
         "runfolio._charts": (
             "aappend_chart_values",
             "acreate_chart_artifact",

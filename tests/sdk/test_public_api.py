@@ -43,7 +43,7 @@ def test_artifacts_names() -> None:
     functions = [
         f"{prefix}create_{kind}_artifact"
         for prefix in ("", "a")
-        for kind in ("link", "markdown", "table", "progress", "image", "chart", "html")
+        for kind in ("link", "markdown", "table", "progress", "image", "chart", "html", "file")
     ]
     charts = [f"{prefix}{name}" for prefix in ("", "a") for name in ("update_chart_artifact",)]
     charts += ["append_chart_values", "aappend_chart_values"]

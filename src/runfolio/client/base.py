@@ -7,7 +7,7 @@ edge by running these in a worker thread.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 # The schemas are only named in annotations: loading them (pydantic models of runs,
 # filters, sorts) waits for the first call, so `import runfolio.artifacts` stays quick.
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         ArtifactCreate,
         ArtifactUpdate,
     )
+    from runfolio.schemas.blobs import Blob
     from runfolio.schemas.bodies import (
         ArtifactCountBody,
         ArtifactFilterBody,
@@ -82,6 +83,13 @@ class RunfolioClient(Protocol):
     def record_task_runs(self, records: list[TaskRunRecord]) -> None: ...
     def create_logs(self, logs: list[LogCreate]) -> None: ...
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]: ...
+
+    # -- blobs (uploads are sent at once, never queued: the outbox keeps no files)
+    def upload_blob(
+        self, source: BinaryIO, content_type: str | None = None, filename: str | None = None
+    ) -> Blob:
+        """Store the bytes read from `source` (streamed) in the blob store of the workspace."""
+        ...
 
     def drain_outbox(self) -> int:
         """Wait (up to RUNFOLIO_OUTBOX_DRAIN_SECONDS) for writes queued because the server

@@ -6,11 +6,14 @@ The client owns its engine: `close()` disposes it.
 from __future__ import annotations
 
 import uuid
+from typing import BinaryIO
 
 from runfolio import ops
 from runfolio._recorder import TaskRunRecorder
+from runfolio.ops import blobs as blob_ops
 from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
+from runfolio.schemas.blobs import Blob
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
     ArtifactFilterBody,
@@ -33,6 +36,7 @@ from runfolio.schemas.runs import (
     TaskRunRecord,
 )
 from runfolio.settings import Settings
+from runfolio.store.blobfiles import BlobFiles
 from runfolio.store.engine import DEFAULT_WRITE_TIMEOUT, connect
 
 # A script waits longer for the write lock than a server request does: it has no
@@ -53,6 +57,7 @@ class EmbeddedClient:
             pool_size=settings.db_pool_size,
         )
         self._ctx = ops.Context.configured(engine, settings, caller)
+        self._blob_files = BlobFiles(settings.resolved_blob_dir(), settings.blob_max_bytes)
         self.recorder = TaskRunRecorder(self)
 
     # -- artifacts
@@ -131,6 +136,11 @@ class EmbeddedClient:
 
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]:
         return ops.read_logs(self._ctx, flow_run_id, limit)
+
+    def upload_blob(
+        self, source: BinaryIO, content_type: str | None = None, filename: str | None = None
+    ) -> Blob:
+        return blob_ops.upload_blob(self._ctx, self._blob_files, source, content_type, filename)
 
     def drain_outbox(self) -> int:
         """Nothing is ever queued: every write is committed before its call returns."""

@@ -16,13 +16,16 @@ naming the URL. Other error answers become runfolio exceptions.
 from __future__ import annotations
 
 import atexit
+import functools
+import io
 import logging
+import os
 import time
 import uuid
 import weakref
 from pathlib import Path
 from types import GenericAlias
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, TypeAdapter
@@ -42,6 +45,7 @@ from runfolio.errors import (
 )
 from runfolio.schemas.appends import RowsAppend, RowsAppended
 from runfolio.schemas.artifacts import Artifact, ArtifactCollection, ArtifactCreate, ArtifactUpdate
+from runfolio.schemas.blobs import Blob
 from runfolio.schemas.bodies import (
     ArtifactCountBody,
     ArtifactFilterBody,
@@ -80,6 +84,7 @@ BACKOFF_BASE_S = 0.2
 BACKOFF_MAX_S = 5.0
 #: A server that does not accept a connection within this is treated as down.
 CONNECT_TIMEOUT_S = 2.0
+UPLOAD_CHUNK_BYTES = 1024 * 1024
 _JSON = {"Content-Type": "application/json"}
 
 _adapters: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
@@ -124,6 +129,17 @@ def _error_from(response: httpx.Response) -> Exception:
             return Invalid(f"Invalid request: {reasons}", errors)
         return Invalid(detail or str(body))
     return ServerError(response.status_code, detail or body, url)
+
+
+def _remaining_size(source: BinaryIO) -> int | None:
+    """Bytes left to read in a file or buffer, when it can tell."""
+    try:
+        return os.fstat(source.fileno()).st_size - source.tell()
+    except (AttributeError, OSError, ValueError):
+        pass
+    if isinstance(source, io.BytesIO):
+        return source.getbuffer().nbytes - source.tell()
+    return None
 
 
 def _encode(body: Any) -> bytes | None:
@@ -490,6 +506,31 @@ class HttpClient:
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]:
         body = {"logs": {"flow_run_id": {"any_": [str(flow_run_id)]}}, "limit": limit}
         return _list_of(Log, self._request("POST", "logs/filter", body).content)
+
+    def upload_blob(
+        self, source: BinaryIO, content_type: str | None = None, filename: str | None = None
+    ) -> Blob:
+        """POST the bytes as they are read (never whole in memory); not retried and never
+        queued: a stream cannot be sent twice, and the outbox keeps no files."""
+        headers = {"Content-Type": content_type or "application/octet-stream"}
+        size = _remaining_size(source)
+        if size is not None:  # lets the server refuse an oversized file before it is sent
+            headers["Content-Length"] = str(size)
+        chunks = iter(functools.partial(source.read, UPLOAD_CHUNK_BYTES), b"")
+        try:
+            response = self._http.post(
+                "blobs",
+                content=chunks,
+                headers=headers,
+                params={"filename": filename} if filename else None,
+            )
+        except httpx.TransportError as exc:
+            raise self._unreachable(f"{type(exc).__name__}: {exc}") from None
+        if response.status_code == 413:
+            raise Invalid(str(response.json().get("detail", "The file is too large.")))
+        if response.is_error:
+            raise _error_from(response)
+        return Blob.model_validate_json(response.content)
 
     def close(self) -> None:
         """Write pending task runs, then close the connection pool and stop delivering

@@ -17,7 +17,12 @@ from starlette.responses import FileResponse
 
 from runfolio.schemas.blobs import PREVIEWABLE_TYPES, Blob, media_type
 
-SANDBOX = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+# Only this site's pages may frame a blob (the file renderer's PDF and text previews).
+FRAME_ANCESTORS = "frame-ancestors 'self'"
+FRAMING = {"X-Frame-Options": "SAMEORIGIN"}  # the same, for browsers before CSP 2
+SANDBOX = (
+    f"sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; {FRAME_ANCESTORS}"
+)
 # The bytes of a hash never change; who may read them can, so caches stay private and short.
 CACHE = "private, max-age=300"
 
@@ -31,9 +36,8 @@ def blob_response(blob: Blob, path: Path) -> FileResponse:
     """The blob's bytes, streamed from `path` in chunks, with the headers above."""
     kind = media_type(blob.content_type)
     inline = kind in PREVIEWABLE_TYPES
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": CACHE}
-    if kind != "application/pdf":
-        headers["Content-Security-Policy"] = SANDBOX
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": CACHE, **FRAMING}
+    headers["Content-Security-Policy"] = FRAME_ANCESTORS if kind == "application/pdf" else SANDBOX
     return FileResponse(
         path,
         headers=headers,

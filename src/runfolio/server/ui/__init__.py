@@ -12,8 +12,11 @@ static files under `/static`.
     account.py    sign in, sign out, choose the workspace (the UI's state-changing forms)
     workspace.py  which workspace the pages show; throttle.py: failed sign-in limits
     csrf.py       the forms' CSRF tokens; cookies.py: the UI's cookies; forms.py: form bodies
+    stream.py     what changes on an open page, as Server-Sent Events (server/live.py)
     keys.py       the workspace's API keys page and forms; members.py: its members page
+    history.py    a key's history: compare versions, trends, downloads (history_pages.py)
     frames.py     an HTML artifact's document, for the sandboxed frame that shows it
+    blobs.py      uploaded files of the workspace the pages show, and text previews
     rights.py     who may manage keys and members; admin_forms.py: those forms' checks
 """
 
@@ -23,7 +26,8 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from runfolio.server.errors import ERROR_RESPONSES, answer_pages_not_found
-from runfolio.server.ui import account, frames, keys, members, site, urls, workspace
+from runfolio.server.ui import account, blobs, frames, keys, members, site, stream, urls, workspace
+from runfolio.server.ui.history_pages import site as history_pages
 from runfolio.server.ui.pages import site as pages
 from runfolio.server.ui.templating import STATIC_DIR
 
@@ -33,7 +37,11 @@ __all__ = ["mount_ui"]
 def mount_ui(app: FastAPI) -> None:
     """Add the UI to an app whose API is mounted under /api."""
     app.include_router(pages.json, responses=ERROR_RESPONSES)
+    app.include_router(history_pages.json, responses=ERROR_RESPONSES)
+    app.include_router(history_pages.html)
+    app.include_router(stream.router)
     app.include_router(pages.html)
+    app.include_router(blobs.router)
     app.include_router(account.router)
     app.include_router(keys.router)
     app.include_router(members.router)

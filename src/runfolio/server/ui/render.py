@@ -20,8 +20,16 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from runfolio.schemas.artifacts import check_data_for_type
+from runfolio.schemas.blobs import (
+    BLOB_SCHEME,
+    IMAGE_TYPES,
+    TEXT_TYPES,
+    media_type,
+    referenced_sha256,
+)
+from runfolio.server.ui import urls
 
-Kind = Literal["markdown", "link", "table", "image", "progress", "chart", "html", "json"]
+Kind = Literal["markdown", "link", "table", "image", "progress", "chart", "html", "file", "json"]
 LINK_TYPE: Kind = "link"  # not a stored type: a markdown artifact whose data is one link
 
 _md = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
@@ -47,6 +55,11 @@ _ALIGN = re.compile(r"text-align:\s*(left|right|center)\s*;?")
 
 def _attribute_filter(element: str, attribute: str, value: str) -> str | None:
     if attribute in ("href", "src"):
+        # An uploaded file (`runfolio-blob:<sha256>` or its API URL) is shown from the
+        # workspace of the page, which serves it only if it holds it.
+        sha256 = referenced_sha256(value)
+        if sha256 is not None:
+            return urls.blob(sha256)
         return safe_url(value, relative=attribute == "href")
     if attribute == "style":  # only the column alignment markdown tables write
         match = _ALIGN.fullmatch(value.strip())
@@ -59,7 +72,8 @@ _full = nh3.Cleaner(
     clean_content_tags={"script", "style", "iframe", "object", "embed", "template", "noscript"},
     attributes=_ATTRIBUTES,
     attribute_filter=_attribute_filter,
-    url_schemes=_SCHEMES,
+    # runfolio-blob: reaches the filter, which turns it into this site's URL of the file.
+    url_schemes=_SCHEMES | {BLOB_SCHEME},
     link_rel="noopener noreferrer nofollow",
 )
 _inline = nh3.Cleaner(
@@ -145,8 +159,65 @@ def parse_link(data: Any) -> Link | None:
 
 
 def image_src(data: Any) -> str | None:
-    """An image URL that may be shown (http or https only)."""
+    """An image URL that may be shown: http or https, or an uploaded image (then this
+    site's URL of it in the workspace of the page)."""
+    sha256 = referenced_sha256(data)
+    if sha256 is not None:
+        return urls.blob(sha256)
     return safe_url(data, relative=False)
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A file artifact as its renderer shows it."""
+
+    sha256: str
+    filename: str
+    content_type: str
+    size: int | None
+    preview: Literal["image", "pdf", "text", "none"]
+
+
+def file_view(data: Any) -> FileView | None:
+    """The file a file artifact's data names (`{"sha256", "filename", ...}`), else None.
+
+    The preview follows the stored type: images, PDFs and text are shown, anything
+    else is offered for download only (the blob is served as an attachment anyway)."""
+    if not isinstance(data, dict) or not isinstance(data.get("sha256"), str):
+        return None
+    sha256 = data["sha256"]
+    if referenced_sha256(f"{BLOB_SCHEME}:{sha256}") is None:
+        return None
+    content_type = data.get("content_type")
+    kind = media_type(content_type) if isinstance(content_type, str) else ""
+    preview: Literal["image", "pdf", "text", "none"] = "none"
+    if kind in IMAGE_TYPES:
+        preview = "image"
+    elif kind == "application/pdf":
+        preview = "pdf"
+    elif kind in TEXT_TYPES:
+        preview = "text"
+    name = data.get("filename")
+    size = data.get("size")
+    return FileView(
+        sha256=sha256,
+        filename=name if isinstance(name, str) and name else sha256[:12],
+        content_type=content_type if isinstance(content_type, str) else "",
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+        preview=preview,
+    )
+
+
+def file_size(size: int | None) -> str:
+    """Bytes for people: 512 B, 4.2 KiB, 48.0 MiB."""
+    if size is None:
+        return "–"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"
 
 
 def progress_value(data: Any) -> float | None:
@@ -200,4 +271,6 @@ def kind_of(type_: str | None, data: Any) -> Kind:
     match type_:  # (a match narrows the type to these literals; `in` would not)
         case "table" | "image" | "progress" | "chart" | "html":
             return type_
+        case "file":
+            return "file" if file_view(data) else "json"
     return "json"

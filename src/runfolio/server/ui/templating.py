@@ -70,6 +70,8 @@ def _environment() -> Environment:
         markdown_excerpt=render.markdown_excerpt,
         parse_link=render.parse_link,
         image_src=render.image_src,
+        file_view=render.file_view,
+        file_size=render.file_size,
         progress_value=render.progress_value,
         percent=render.percent,
         pretty_json=render.pretty_json,

@@ -7,6 +7,7 @@ functions fill the same paths in. Templates reach the builders as `url.<name>(..
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Iterable
@@ -20,12 +21,20 @@ ARTIFACTS = "/artifacts"
 ARTIFACT_KEY = "/artifacts/key/{key}"
 ARTIFACT = "/artifacts/{artifact_id:uuid}"
 ARTIFACT_CSV = "/artifacts/{artifact_id:uuid}/table.csv"
+# A key's history: two versions compared, its numbers over time, every version as a zip.
+ARTIFACT_KEY_COMPARE = "/artifacts/key/{key}/compare"
+ARTIFACT_KEY_TRENDS = "/artifacts/key/{key}/trends"
+ARTIFACT_KEY_ARCHIVE = "/artifacts/key/{key}/history.zip"
+ARTIFACT_DOWNLOAD = "/artifacts/{artifact_id:uuid}/download"  # ?format=md|csv|json
 ARTIFACT_FRAME = "/artifacts/{artifact_id:uuid}/frame"  # an HTML artifact's sandboxed document
 RUNS = "/runs"
 RUN = "/runs/{run_id:uuid}"
 # Run engines that speak the same protocol log `<server>/runs/flow-run/<id>`.
 RUN_FROM_OTHER_CLIENTS = "/runs/flow-run/{run_id:uuid}"
 LIVE = "/live"  # JSON only, under API_UI
+BLOB = "/blobs/{sha256}"  # an uploaded file of the workspace the pages show
+BLOB_PREVIEW = "/blobs/{sha256}/preview"  # the first lines of a text one
+STREAM = "/stream"  # Server-Sent Events, under API_UI
 SIGN_IN = "/sign-in"
 SIGN_OUT = "/sign-out"
 WORKSPACE = "/workspace"  # POST: choose the workspace pages show
@@ -73,6 +82,35 @@ def artifact_csv(artifact_id: uuid.UUID) -> str:
 
 def artifact_frame(artifact_id: uuid.UUID) -> str:
     return _fill(ARTIFACT_FRAME, artifact_id=artifact_id)
+
+
+def artifact_compare(
+    key: str, before: object = None, after: object = None, key_column: str | None = None
+) -> str:
+    """`key`'s versions `before` and `after` (numbers or ids) compared."""
+    return _fill(ARTIFACT_KEY_COMPARE, key=key) + _query(
+        **{"from": before, "to": after, "key_column": key_column}
+    )
+
+
+def artifact_trends(key: str) -> str:
+    return _fill(ARTIFACT_KEY_TRENDS, key=key)
+
+
+def artifact_archive(key: str) -> str:
+    return _fill(ARTIFACT_KEY_ARCHIVE, key=key)
+
+
+def artifact_download(artifact_id: uuid.UUID, format: str | None = None) -> str:
+    return _fill(ARTIFACT_DOWNLOAD, artifact_id=artifact_id) + _query(format=format)
+
+
+def blob(sha256: str) -> str:
+    return _fill(BLOB, sha256=sha256)
+
+
+def blob_preview(sha256: str) -> str:
+    return _fill(BLOB_PREVIEW, sha256=sha256)
 
 
 def runs(state: str | None = None, page: int = 1) -> str:
@@ -141,6 +179,24 @@ def live(
         "progress": ",".join(str(p) for p in progress),
     }
     return API_UI + LIVE + _query(**params)
+
+
+def stream(
+    artifacts: Iterable[uuid.UUID] = (),
+    keys: Iterable[str] = (),
+    runs: Iterable[uuid.UUID] = (),
+    topics: Iterable[str] = (),
+) -> str:
+    """The changes a page listens to; `since` is now, when the page is drawn, so a
+    change made between drawing and listening is still sent."""
+    pairs: list[tuple[str, str]] = [
+        ("artifacts", ",".join(str(a) for a in artifacts)),
+        *(("key", k) for k in keys),
+        ("runs", ",".join(str(r) for r in runs)),
+        ("topics", ",".join(topics)),
+        ("since", dt.datetime.now(dt.UTC).isoformat()),
+    ]
+    return API_UI + STREAM + "?" + urlencode([(k, v) for k, v in pairs if v])
 
 
 def with_page(page_url: str, param: str, number: int) -> str:
