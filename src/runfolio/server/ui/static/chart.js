@@ -74,6 +74,18 @@
     }).catch(function (error) { showError(fig, target, error); });
   }
 
+  // The same text for the same spec whatever its keys' order (the page's copy has
+  // them sorted), so a chart is drawn again only when it really changed.
+  function canon(value) {
+    if (Array.isArray(value)) return "[" + value.map(canon).join(",") + "]";
+    if (value && typeof value === "object") {
+      return "{" + Object.keys(value).sort().map(function (k) {
+        return JSON.stringify(k) + ":" + canon(value[k]);
+      }).join(",") + "}";
+    }
+    return JSON.stringify(value);
+  }
+
   function refresh(fig) {
     if (fig._busy) return;
     fig._busy = true;
@@ -82,7 +94,7 @@
       .then(function (page) {
         if (!page) return;
         var spec = page.artifact.artifact.data;
-        var text = JSON.stringify(spec);
+        var text = canon(spec);
         if (text === fig._text) return;
         fig._text = text;
         return draw(fig, spec);
@@ -101,7 +113,7 @@
       showError(fig, fig.querySelector("[data-chart-target]"), error);
       return;
     }
-    fig._text = JSON.stringify(spec);
+    fig._text = canon(spec);
     draw(fig, spec);
   });
 
