@@ -77,10 +77,13 @@ READ_ROUTES = {
     ("POST", "/logs/filter"),
     ("GET", "/ui/artifacts"),
     ("GET", "/ui/artifacts/key/{key}"),
+    ("GET", "/ui/artifacts/key/{key}/compare"),
+    ("GET", "/ui/artifacts/key/{key}/trends"),
     ("GET", "/ui/artifacts/{artifact_id}"),
     ("GET", "/ui/runs"),
     ("GET", "/ui/runs/{run_id}"),
     ("GET", "/ui/live"),
+    ("GET", "/ui/stream"),  # Server-Sent Events: `call` reads its first event only
     ("GET", "/ui/keys"),  # a non-admin's own keys only (tests/ui/test_keys_page.py)
     ("GET", "/blobs/{sha256}"),
 }
@@ -98,8 +101,18 @@ WRITE_ROUTES = {
     ("POST", "/blobs"),  # a raw body: the JSON text `{}` of route_body is the file
 }
 DELETE_ROUTES = {("DELETE", "/artifacts/{artifact_id}")}
-# Reads that take the admin role: a workspace's members.
-MANAGE_ROUTES = {("GET", "/ui/members")}
+# Routes that take the admin role: a workspace's members, and its webhooks (their
+# listing too: a webhook's URL often carries a token of the receiving service).
+MANAGE_ROUTES = {
+    ("GET", "/ui/members"),
+    ("POST", "/webhooks/"),
+    ("GET", "/webhooks/"),
+    ("GET", "/webhooks/{webhook_id}"),
+    ("PATCH", "/webhooks/{webhook_id}"),
+    ("DELETE", "/webhooks/{webhook_id}"),
+    ("POST", "/webhooks/{webhook_id}/test"),
+    ("GET", "/webhooks/{webhook_id}/deliveries"),
+}
 GUARDED = READ_ROUTES | WRITE_ROUTES | DELETE_ROUTES | MANAGE_ROUTES
 
 MALFORMED = ["Bearer", "Token abc", "Basic !!!", "Bearer " + "x" * 2000]
@@ -118,6 +131,7 @@ class Objects:
     task_run_id: str
     blob: str  # the SHA-256 of a blob uploaded there
     table_id: str = ""  # a table artifact (rows are appended to it)
+    webhook_id: str = ""  # a webhook made there (paused)
 
 
 @dataclass
@@ -170,11 +184,14 @@ def route_url(base: str, route: tuple[str, str], objs: Objects) -> str:
         "flow_id": objs.flow_id,
         "run_id": objs.flow_run_id,
         "sha256": objs.blob,
+        "webhook_id": objs.webhook_id,
         "id": objs.task_run_id if path.startswith("/task_runs") else objs.flow_run_id,
     }
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     if path == "/csrf-token":
         filled += "?client=matrix"
+    if path == "/ui/stream":
+        filled += "?topics=artifact,flow_run,task_run&since=2000-01-01T00:00:00Z"
     return base + filled
 
 
@@ -186,6 +203,8 @@ def route_body(route: tuple[str, str], objs: Objects) -> Any:
     state = {"state": {"type": "RUNNING"}, "force": True}
     bodies: dict[str, Any] = {
         "/artifacts/": {"key": "matrix-made", "type": "markdown", "data": "made"},
+        "/webhooks/": {"name": "matrix", "url": "https://example.com/hook"},
+        "/webhooks/{webhook_id}": {"name": "renamed"},
         "/artifacts/{artifact_id}": {"data": "patched"},
         "/artifacts/{artifact_id}/rows": {"rows": [{"n": 2}]},
         "/flows/": {"name": "matrix-flow"},
@@ -211,11 +230,28 @@ def _logs_of(objs: Objects) -> dict[str, Any]:
     return {"logs": {"flow_run_id": {"any_": [objs.flow_run_id]}}}
 
 
+def _stream_start(http: httpx.Client, url: str, headers: dict[str, str]) -> httpx.Response:
+    """A stream's status and what it sends first (its opening and the changes since
+    `since`, i.e. the whole workspace's): a stream never ends by itself."""
+    with http.stream("GET", url, headers=headers) as response:
+        if response.status_code != 200:
+            response.read()
+            return response
+        text = ""
+        for chunk in response.iter_text():
+            text += chunk
+            if len(text) > 2000 or "event: change" in text:
+                break
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=text)
+
+
 def call(
     http: httpx.Client, base: str, route: tuple[str, str], objs: Objects, headers: dict[str, str]
 ) -> httpx.Response:
     body = route_body(route, objs)
     url = route_url(base, route, objs)
+    if route == ("GET", "/ui/stream"):
+        return _stream_start(http, url, headers)
     if body is None:
         return http.request(route[0], url, headers=headers)
     return http.request(route[0], url, headers=headers, json=body)
@@ -266,8 +302,17 @@ def make_objects(http: httpx.Client, base: str, headers: dict[str, str], tag: st
     assert uploaded.status_code == 201, uploaded.text
     blob = uploaded.json()["sha256"]
     table = post("/artifacts/", {"type": "table", "data": '[{"n": 1}]'})
+    # Paused, and pointing at a closed local port: the matrix's writes call nobody.
+    hook = post("/webhooks/", {"name": tag, "url": "http://127.0.0.1:9/matrix", "active": False})
     return Objects(
-        artifact["id"], key, flow["id"], flow_run["id"], task_run["id"], blob, table["id"]
+        artifact["id"],
+        key,
+        flow["id"],
+        flow_run["id"],
+        task_run["id"],
+        blob,
+        table["id"],
+        hook["id"],
     )
 
 
@@ -808,7 +853,7 @@ def test_server_auth_string_works_as_prefect_basic_auth(
                     response = call(http, base, route, objs, basic("admin:wrong"))
                     _check(failures, response.status_code == 401, f"wrong string {route} {base}")
                 response = call(http, base, route, objs, good)
-                expected = {422} if route == ("GET", "/csrf-token") else {200, 201, 204}
+                expected = {422} if route == ("GET", "/csrf-token") else {200, 201, 202, 204}
                 _check(
                     failures,
                     response.status_code in expected,

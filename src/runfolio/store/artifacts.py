@@ -41,8 +41,9 @@ from runfolio.schemas.bodies import RelatedFilters
 from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.filters import ArtifactCollectionFilter, ArtifactFilter
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.store import changes as change_feed
 from runfolio.store import appends, filtering
+from runfolio.store import changes as change_feed
+from runfolio.store import webhooks as hooks
 from runfolio.store.tables import (
     artifact_collections,
     artifacts,
@@ -296,7 +297,9 @@ def create(
         flow_run_id=action.flow_run_id,
         at=now,
     )
-    return Artifact.model_construct(created=now, updated=now, **values), True
+    made = Artifact.model_construct(created=now, updated=now, **values)
+    hooks.artifact_created(conn, workspace_id, made)  # webhook deliveries, same transaction
+    return made, True
 
 
 def _made_at(action: ArtifactCreate, now: dt.datetime) -> dt.datetime:
@@ -407,6 +410,7 @@ def update(
         if strict:
             _check_type(row.type, changes["data"])
         _check_json(changes["data"])
+    watched = hooks.watch(conn, workspace_id, artifact_id)
     if "data" in changes and row.type == "table":
         appends.clear(conn, workspace_id, artifact_id)  # the new table replaces them too
     now = utcnow()
@@ -415,6 +419,7 @@ def update(
         .where(artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id)
         .values(updated=now, **changes)
     )
+    hooks.artifact_updated(conn, workspace_id, watched)
     conn.execute(
         artifact_collections.update()
         .where(
@@ -444,6 +449,8 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
     ).first()
     if row is None:
         raise NotFound(NOT_FOUND)
+    watched = hooks.watch(conn, workspace_id, artifact_id)
+    hooks.artifact_deleted(conn, workspace_id, watched)
     conn.execute(
         artifacts.delete().where(
             artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id
