@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from runfolio.errors import NotFound
 from runfolio.ops import Context
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.server.ui import fmt, stored, tables, urls
+from runfolio.server.ui import fmt, history, stored, tables, urls
 from runfolio.server.ui.graph import build_graph
 from runfolio.server.ui.models import (
     ArtifactKeyPage,
@@ -42,9 +42,9 @@ from runfolio.server.ui.render import (
     percent,
     progress_value,
 )
+from runfolio.store import appends, views
 from runfolio.store import logs as log_store
 from runfolio.store import runs as run_store
-from runfolio.store import views
 from runfolio.store.views import CollectionSummary, RunLabel, VersionText
 
 PER_PAGE = 50
@@ -125,8 +125,12 @@ def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[Ar
     labels = views.run_labels(conn, ws, (v.artifact.flow_run_id for v in found))
     names = views.task_run_names(conn, ws, (v.artifact.task_run_id for v in found))
     creators = views.artifact_creators(conn, ws, (v.artifact.id for v in found))
+    added = _appended(conn, ws, found)
     shown = []
     for artifact, text in found:
+        extra = added.get(artifact.id)
+        if extra is not None:
+            text = appends.merged_text(text, extra.rows)
         data = stored.decode(artifact.type, text)
         shown.append(
             ArtifactView(
@@ -137,9 +141,17 @@ def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[Ar
                 flow_run=labels.get(artifact.flow_run_id) if artifact.flow_run_id else None,
                 task_run_name=names.get(artifact.task_run_id) if artifact.task_run_id else None,
                 created_by=creators.get(artifact.id),
+                rows_appended=extra.count if extra is not None else None,
             )
         )
     return shown
+
+
+def _appended(
+    conn: Connection, ws: uuid.UUID, found: Iterable[VersionText]
+) -> dict[uuid.UUID, appends.Appended]:
+    """The rows appended to the tables among `found` (a page shows them merged)."""
+    return appends.appended(conn, ws, (v.artifact.id for v in found if v.artifact.type == "table"))
 
 
 def _view(conn: Connection, ws: uuid.UUID, version: VersionText) -> ArtifactView:
@@ -176,6 +188,7 @@ def artifact_key_page(
         labels = views.run_labels(conn, ws, (v.flow_run_id for v in found))
         names = views.task_run_names(conn, ws, (v.task_run_id for v in found))
         live_url = _progress_live_url(conn, ws, [selected])
+        trends = history.key_trends(conn, ws, key, paging.total)
     entries = [
         VersionEntry(
             id=v.id,
@@ -197,6 +210,7 @@ def artifact_key_page(
         versions=entries,
         versions_paging=paging,
         live_url=live_url,
+        trends=trends,
     )
 
 
@@ -214,6 +228,9 @@ def csv_table(ctx: Context, artifact_id: uuid.UUID) -> tuple[str, tables.TableVi
             artifact, text = views.read_version(conn, ws, artifact_id)
         except NotFound:
             raise NotFound(f"There is no artifact with the id {artifact_id}.") from None
+        extra = _appended(conn, ws, [VersionText(artifact, text)]).get(artifact_id)
+    if extra is not None:
+        text = appends.merged_text(text, extra.rows)
     shown = stored.decode(artifact.type, text)
     table = tables.table_view(shown.value) if shown.kind == "table" else None
     if table is None:

@@ -13,6 +13,7 @@ from runfolio.schemas.artifacts import Artifact
 from runfolio.schemas.runs import Log
 from runfolio.schemas.sorting import ArtifactSort
 from runfolio.server.ui.render import LINK_TYPE, Kind
+from runfolio.server.ui.trend_chart import TrendChart
 from runfolio.store.views import RunLabel, RunSummary, TaskRunSummary
 
 # The Type filter's choices: the stored types, and links (markdown that is one link).
@@ -130,6 +131,10 @@ class ArtifactView(BaseModel):
     )
     versions: int | None = Field(default=None, description="How many versions its key has.")
     latest_id: uuid.UUID | None = Field(default=None, description="The latest version of its key.")
+    rows_appended: int | None = Field(
+        default=None,
+        description="Table rows appended in place (shown merged into `artifact.data`).",
+    )
 
 
 class VersionEntry(BaseModel):
@@ -151,6 +156,9 @@ class ArtifactKeyPage(BaseModel):
     versions: list[VersionEntry]
     versions_paging: Paging
     live_url: str | None
+    trends: TrendChart | None = Field(
+        default=None, description="Numbers across the newest versions, when two versions have one."
+    )
 
 
 class ArtifactPage(BaseModel):
