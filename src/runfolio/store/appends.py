@@ -363,6 +363,22 @@ def appended(
     return found
 
 
+def counts(
+    conn: Connection, workspace_id: uuid.UUID, artifact_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """How many rows were appended to each of these artifacts (only those with any)."""
+    ids = list(dict.fromkeys(artifact_ids))
+    if not ids:
+        return {}
+    a = artifact_row_appends.c
+    stmt = (
+        select(a.artifact_id, func.sum(a.row_count))
+        .where(a.workspace_id == workspace_id, a.artifact_id.in_(ids))
+        .group_by(a.artifact_id)
+    )
+    return {artifact_id: int(total) for artifact_id, total in conn.execute(stmt)}
+
+
 def _spliced(text: str, rows: list[Any]) -> str:
     """A JSON array's text with `rows` added at its end, without parsing it again."""
     tail = json.dumps(rows)

@@ -27,7 +27,7 @@ from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact
 from runfolio.schemas.filters import ArtifactCollectionFilter, KeyFilter, TypeFilter
 from runfolio.schemas.sorting import ArtifactSort
-from runfolio.store import filtering
+from runfolio.store import appends, filtering
 from runfolio.store.artifacts import ARTIFACT_COLUMNS, NOT_FOUND
 from runfolio.store.tables import (
     artifact_collections,
@@ -313,14 +313,30 @@ def _version_text(row: Any) -> VersionText:
     return VersionText(Artifact.model_construct(**fields), text)
 
 
+def _with_appended(
+    conn: Connection, workspace_id: uuid.UUID, versions: list[VersionText]
+) -> list[VersionText]:
+    """The versions with the table rows appended to them in place merged into their text
+    (one query for them all)."""
+    found = appends.appended(conn, workspace_id, (v.artifact.id for v in versions))
+    if not found:
+        return versions
+    return [
+        VersionText(v.artifact, appends.merged_text(v.data_text, found[v.artifact.id].rows))
+        if v.artifact.id in found
+        else v
+        for v in versions
+    ]
+
+
 def read_version(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> VersionText:
-    """One artifact version by id, its data as stored text."""
+    """One artifact version by id, its data as stored text (appended rows included)."""
     a = artifacts.c
     stmt = select(*_VERSION_COLUMNS).where(a.id == artifact_id, a.workspace_id == workspace_id)
     row = conn.execute(stmt).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    return _version_text(row)
+    return _with_appended(conn, workspace_id, [_version_text(row)])[0]
 
 
 def key_versions(
@@ -456,7 +472,7 @@ def run_artifacts(
         .limit(limit)
         .offset(offset)
     )
-    return [_version_text(row) for row in conn.execute(stmt)]
+    return _with_appended(conn, workspace_id, [_version_text(row) for row in conn.execute(stmt)])
 
 
 def count_run_artifacts(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) -> int:

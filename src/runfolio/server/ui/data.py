@@ -125,12 +125,10 @@ def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[Ar
     labels = views.run_labels(conn, ws, (v.artifact.flow_run_id for v in found))
     names = views.task_run_names(conn, ws, (v.artifact.task_run_id for v in found))
     creators = views.artifact_creators(conn, ws, (v.artifact.id for v in found))
-    added = _appended(conn, ws, found)
+    # The stored text holds the appended rows already (views merges them); this says how many.
+    added = appends.counts(conn, ws, (v.artifact.id for v in found if v.artifact.type == "table"))
     shown = []
     for artifact, text in found:
-        extra = added.get(artifact.id)
-        if extra is not None:
-            text = appends.merged_text(text, extra.rows)
         data = stored.decode(artifact.type, text)
         shown.append(
             ArtifactView(
@@ -141,17 +139,10 @@ def _views(conn: Connection, ws: uuid.UUID, found: list[VersionText]) -> list[Ar
                 flow_run=labels.get(artifact.flow_run_id) if artifact.flow_run_id else None,
                 task_run_name=names.get(artifact.task_run_id) if artifact.task_run_id else None,
                 created_by=creators.get(artifact.id),
-                rows_appended=extra.count if extra is not None else None,
+                rows_appended=added.get(artifact.id),
             )
         )
     return shown
-
-
-def _appended(
-    conn: Connection, ws: uuid.UUID, found: Iterable[VersionText]
-) -> dict[uuid.UUID, appends.Appended]:
-    """The rows appended to the tables among `found` (a page shows them merged)."""
-    return appends.appended(conn, ws, (v.artifact.id for v in found if v.artifact.type == "table"))
 
 
 def _view(conn: Connection, ws: uuid.UUID, version: VersionText) -> ArtifactView:
@@ -228,9 +219,6 @@ def csv_table(ctx: Context, artifact_id: uuid.UUID) -> tuple[str, tables.TableVi
             artifact, text = views.read_version(conn, ws, artifact_id)
         except NotFound:
             raise NotFound(f"There is no artifact with the id {artifact_id}.") from None
-        extra = _appended(conn, ws, [VersionText(artifact, text)]).get(artifact_id)
-    if extra is not None:
-        text = appends.merged_text(text, extra.rows)
     shown = stored.decode(artifact.type, text)
     table = tables.table_view(shown.value) if shown.kind == "table" else None
     if table is None:
