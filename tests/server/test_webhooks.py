@@ -366,3 +366,20 @@ def test_deliveries_survive_a_restart(tmp_path: Path) -> None:
         with running_server(home, FAST):
             (call,) = receiver.wait_for(1)
     assert json.loads(call["body"])["artifact"]["data"] == "while down"
+
+
+def test_appended_rows_are_judged_with_the_table(world: World) -> None:
+    rule = {"kind": "table_cell", "column": "accuracy", "op": "<", "value": 0.9}
+    hook = world.hook("/appended", rule=rule, events=["artifact.updated"])
+    table = world.artifact(key="growing", type="table", data=[{"epoch": 1, "accuracy": 0.95}])
+    h = world.as_("admin")
+    for epoch, accuracy in ((2, 0.97), (3, 0.8), (4, 0.7)):
+        rows = {"rows": [{"epoch": epoch, "accuracy": accuracy}]}
+        added = world.http.post(f"/api/artifacts/{table['id']}/rows", json=rows, headers=h)
+        assert added.status_code in (200, 201), added.text
+    # Only the append that made the last row fall below 0.9 calls (epoch 4 still below).
+    (delivery,) = world.deliveries(hook)
+    assert delivery["event"] == "artifact.updated"
+    data = delivery["payload"]["artifact"]["data"]
+    rows = json.loads(data) if isinstance(data, str) else data
+    assert [row["epoch"] for row in rows] == [1, 2, 3]

@@ -14,7 +14,7 @@ from runfolio.schemas.bodies import (
     CollectionCountBody,
     CollectionFilterBody,
 )
-from runfolio.store import appends
+from runfolio.store import appends, webhooks
 from runfolio.store import artifacts as store
 
 
@@ -44,7 +44,11 @@ def update_artifact(ctx: Context, artifact_id: uuid.UUID, action: ArtifactUpdate
 def append_table_rows(ctx: Context, artifact_id: uuid.UUID, action: RowsAppend) -> RowsAppended:
     """Add rows to a table artifact in place (reads show them at the table's end)."""
     with ctx.writing() as (conn, ws):
-        return appends.append(conn, ws, artifact_id, action.rows)
+        # Webhooks see the table with its rows, before and after (same transaction).
+        watched = webhooks.watch(conn, ws, artifact_id)
+        appended = appends.append(conn, ws, artifact_id, action.rows)
+        webhooks.artifact_updated(conn, ws, watched)
+        return appended
 
 
 def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:

@@ -30,6 +30,7 @@ from runfolio.schemas.webhooks import (
     WebhookDelivery,
     WebhookUpdate,
 )
+from runfolio.store import appends
 from runfolio.store.tables import artifacts, columns_in, webhook_deliveries, webhooks, workspaces
 from runfolio.store.webhook_rules import concerns
 
@@ -231,7 +232,10 @@ def read_artifact(
             artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id
         )
     ).first()
-    return None if row is None else Artifact.model_validate(row._mapping)
+    if row is None:
+        return None
+    # A table's appended rows are part of its content (a rule on its last row sees them).
+    return appends.merge_into(conn, workspace_id, [Artifact.model_validate(row._mapping)])[0]
 
 
 def enqueue_test(conn: Connection, workspace_id: uuid.UUID, webhook_id: uuid.UUID) -> uuid.UUID:
