@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runfolio.cli import history
 from runfolio.cli._common import (
     OutputOption,
     connect,
@@ -270,3 +271,8 @@ def delete(
         else:
             assert key is not None
             _delete_key(client, key, yes)
+
+
+# Comparing versions and downloading (runfolio.cli.history).
+app.command("diff")(history.diff)
+app.command("export")(history.export)
