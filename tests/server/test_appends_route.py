@@ -197,3 +197,16 @@ def test_a_large_table_is_not_rewritten(arts: Api, settings: Any) -> None:
     assert stored_after.data == stored_before and stored_after.rows_appended == 100
     assert appended_rows == 1
     engine.dispose()
+
+
+def test_first_rows_longer_than_the_prefix_read(arts: Api) -> None:
+    """The check reads the table's first 16 KiB; a first row longer than that, and
+    multi-byte text cut at that point, are read whole and still checked right."""
+    long_first = _table(arts, [{"note": "x" * 40_000, "n": 1}], key=None)
+    assert _append(arts, long_first["id"], [{"n": 2, "note": "y"}]).status_code == 200
+    assert _append(arts, long_first["id"], [{"n": 3}]).status_code == 422
+    accents = _table(arts, [{"t": "é€𝄞" * 3000, "n": i} for i in range(5)], key=None)
+    assert _append(arts, accents["id"], [{"t": "ü", "n": 5}]).status_code == 200
+    assert _append(arts, accents["id"], [{"t": "ü"}]).status_code == 422
+    data = json.loads(arts.read(accents["id"]).json()["data"])
+    assert [row["n"] for row in data] == [0, 1, 2, 3, 4, 5] and data[-1]["t"] == "ü"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sqlite3
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import from_json
-from sqlalchemy import Connection, Text, func, select, type_coerce
+from sqlalchemy import Connection, Text, func, literal_column, select, type_coerce
 
 from runfolio.errors import Invalid, NotFound
 from runfolio.schemas.appends import RowsAppended
@@ -145,7 +146,10 @@ def _first_row_columns(stored_prefix: str, complete: bool) -> Columns | None:
     """The columns the first row of the stored table text says, or None to read it all."""
     text = stored_prefix.lstrip()
     if text.startswith('"'):
-        inner = json.loads(text) if complete else _string_prefix(text)
+        try:
+            inner = json.loads(text) if complete else _string_prefix(text)
+        except ValueError:
+            return None  # not a JSON string: the whole table decides (and refuses it)
         if not isinstance(inner, str):
             return None
         text = inner.lstrip()
@@ -195,6 +199,21 @@ def _mismatch(rows: list[Any], columns: Columns) -> tuple[int, str] | None:
                     f"{sorted(columns.names)}"
                 )
     return None
+
+
+_DATA_TEXT = type_coerce(artifacts.c.data, Text)
+
+
+def _sqlite_prefix(conn: Connection, rowid: int) -> tuple[str, bool]:
+    """The first characters of a stored `data` text, read without loading all of it, and
+    whether that is the whole text."""
+    dbapi = conn.connection.driver_connection
+    assert isinstance(dbapi, sqlite3.Connection)
+    with dbapi.blobopen("artifacts", "data", rowid, readonly=True) as blob:
+        head = blob.read(_PREFIX_CHARS)
+    if len(head) < _PREFIX_CHARS:
+        return head.decode("utf-8"), True
+    return head.decode("utf-8", errors="ignore"), False  # a character cut at the end is dropped
 
 
 def _read_whole(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> Any:
@@ -255,15 +274,18 @@ def append(
     """Append `rows` to a table artifact without rewriting it; bumps its `updated` (and its
     key's collection row, when it is the latest version)."""
     _check_finite(rows)
-    prefix = func.substr(type_coerce(artifacts.c.data, Text), 1, _PREFIX_CHARS)
+    sqlite = conn.dialect.name == "sqlite"
+    # SQLite: the prefix is read through the row's blob handle (its first pages only);
+    # substr() would load the whole value first.
+    head = literal_column("rowid") if sqlite else func.substr(_DATA_TEXT, 1, _PREFIX_CHARS)
     row = conn.execute(
         select(
             artifacts.c.type,
             artifacts.c.key,
             artifacts.c.flow_run_id,
             artifacts.c.rows_appended,
-            prefix.label("prefix"),
-            func.length(type_coerce(artifacts.c.data, Text)).label("length"),
+            (artifacts.c.data.is_(None)).label("no_data"),
+            head.label("head"),
         )
         .where(artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id)
         .with_for_update()  # PostgreSQL: appends to one table take their turns (seq)
@@ -272,9 +294,13 @@ def append(
         raise NotFound(NOT_FOUND)
     if row.type != "table":
         raise _not_a_table(artifact_id, f"is of type {row.type!r}")
-    if row.prefix is None:
+    if row.no_data:
         raise _not_a_table(artifact_id, "has no data")
-    _check_rows(conn, workspace_id, artifact_id, rows, row.prefix, row.length <= _PREFIX_CHARS)
+    if sqlite:
+        prefix, complete = _sqlite_prefix(conn, row.head)
+    else:
+        prefix, complete = row.head, len(row.head) < _PREFIX_CHARS
+    _check_rows(conn, workspace_id, artifact_id, rows, prefix, complete)
     a = artifact_row_appends.c
     seq = conn.execute(
         select(func.coalesce(func.max(a.seq), 0)).where(
