@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from runfolio._version import __version__
-from runfolio.cli import artifact, db, flow_run, key, outbox, server, user, workspace
+from runfolio.cli import (
+    artifact,
+    db,
+    flow_run,
+    key,
+    outbox,
+    retention,
+    server,
+    user,
+    workspace,
+)
 
 app = typer.Typer(
     name="runfolio",
@@ -22,9 +32,11 @@ app.add_typer(db.app, name="db")
 app.add_typer(flow_run.app, name="flow-run")
 app.add_typer(key.app, name="key")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(retention.app, name="retention")
 app.add_typer(server.app, name="server")
 app.add_typer(user.app, name="user")
 app.add_typer(workspace.app, name="workspace")
+app.command("gc")(retention.gc)
 
 
 def _version(value: bool) -> None:

@@ -55,7 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Delivers the webhook calls artifact writes queued (in every worker: claims are safe).
         sender = app.state.webhook_sender = WebhookSender(engine, app.state.gate, settings)
         sender.start()
-        retention_schedule = RetentionSchedule(app.state.engine, settings.retention_interval)
+        retention_schedule = RetentionSchedule(
+            app.state.engine, settings.retention_interval, app.state.blob_files
+        )
         retention_schedule.start()
         feed: ChangeFeed = app.state.changes
         feed.start()

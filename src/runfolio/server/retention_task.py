@@ -18,14 +18,16 @@ import threading
 from sqlalchemy import Engine
 
 from runfolio.errors import Busy
+from runfolio.store.blobfiles import BlobFiles
 from runfolio.store.retention_pass import run_pass
 
 log = logging.getLogger("runfolio.retention")
 
 
 class RetentionSchedule:
-    def __init__(self, engine: Engine, interval: float) -> None:
+    def __init__(self, engine: Engine, interval: float, blob_files: BlobFiles | None) -> None:
         self._engine = engine
+        self._blob_files = blob_files
         self._interval = interval
         self._stop = threading.Event()
         self._task: asyncio.Task[None] | None = None

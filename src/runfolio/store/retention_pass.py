@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, select, tuple_
 
 from runfolio.schemas.common import utcnow
+from runfolio.store.blobfiles import BlobFiles
+from runfolio.store.blobs import delete_unreferenced
 from runfolio.store.engine import read, write
 from runfolio.store.retention import PolicyMatcher, list_policies
 from runfolio.store.tables import (
@@ -254,8 +256,10 @@ def run_pass(
     batch_size: int = BATCH_SIZE,
     pause: float = PAUSE,
     stopping: Callable[[], bool] = lambda: False,
+    blob_files: BlobFiles | None = None,
 ) -> PassReport:
-    """Apply every workspace's policies (a dry run: only list what would go).
+    """Apply every workspace's policies (a dry run: only list what would go), then
+    delete the uploaded blobs no version refers to any more (given the blob store).
 
     `stopping()` is asked between batches: a server shutting down ends the pass early
     (what was deleted stays deleted; the next pass does the rest).
@@ -277,6 +281,11 @@ def run_pass(
                 time.sleep(pause)  # let the API's writers in between two batches
                 if went < batch_size:
                     break
+        if blob_files is not None and not stopping():
+            with write(engine) as conn:
+                report.blobs_deleted, report.blob_bytes_freed = delete_unreferenced(
+                    conn, blob_files
+                )
     report.keys = [outcome for outcome in report.keys if outcome.deleted]
     report.seconds = time.perf_counter() - started
     return report
