@@ -100,7 +100,8 @@ def test_progress_and_state_update_live_without_reload(page: Page, seed: Seed) -
     )
 
     page.goto(f"/runs/{run['id']}")
-    expect(page.locator("main")).to_have_attribute("data-live", "polling")
+    # Pushed (streaming), or polled while the stream opens.
+    expect(page.locator("main")).to_have_attribute("data-live", re.compile("streaming|polling"))
     page.evaluate("window.__sameDocument = true")
     bar_label = page.locator(f"#task-{task['id']} [data-bar-label]")
     expect(bar_label).to_have_text("10%")

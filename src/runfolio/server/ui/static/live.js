@@ -1,11 +1,21 @@
-/* runfolio UI: live updates. A page that can still change carries data-live-url
-   (/api/ui/live?...); this polls it every second and applies run states, durations,
-   progress values and the run graph, until the answer says `finished`. */
+/* runfolio UI: live updates, pushed.
+
+   A page names what it shows in data-stream-url (/api/ui/stream?...): a stream of
+   Server-Sent Events, one `change` per write to it. On a change the page fetches
+   what changed, under its own rights:
+   - data-live-url (/api/ui/live?...): run states, durations, progress values and
+     the run graph, applied in place, until the answer says `finished`;
+   - [data-live-region] parts (whose data-live-topics name the change's topic) are
+     drawn again from the page's own HTML, fetched anew: rewritten markdown,
+     appended table rows, new versions, new rows of a list. Charts are kept (they
+     redraw themselves on "runfolio:artifact-changed", sent for every artifact change).
+   While the stream is away (refused, dropped, not supported) the page polls the
+   live URL every second, as it did before streams, and listens again when it can. */
 (function () {
   "use strict";
 
   var INTERVAL_MS = 1000;
-  var RETRY_MS = 2000;
+  var RETRY_STREAM_MS = 5000; // after the server refused a stream (too many, stopping)
 
   function stateClass(type) { return "state-" + String(type || "unknown").toLowerCase(); }
   function each(selector, fn) { document.querySelectorAll(selector).forEach(fn); }
@@ -104,14 +114,63 @@
     if (update.graph) drawGraph(update.graph);
   }
 
-  function start() {
-    var host = document.querySelector("[data-live-url]");
-    if (!host) return;
-    var url = host.getAttribute("data-live-url");
-    host.setAttribute("data-live", "polling");
+  // One fetch at a time per kind; a change during a fetch asks for one more after it.
+  function serial(work) {
+    var busy = false, again = false;
+    function run() {
+      if (busy) { again = true; return; }
+      busy = true;
+      work().catch(function () { /* the next change or poll tries again */ })
+        .finally(function () {
+          busy = false;
+          if (again) { again = false; run(); }
+        });
+    }
+    return run;
+  }
 
-    function poll() {
-      fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" })
+  function topicsOf(region) {
+    return (region.getAttribute("data-live-topics") || "").split(/\s+/);
+  }
+
+  // The region's new children, with the chart figures already drawn kept in place.
+  function swapRegion(region, fresh) {
+    var charts = {};
+    region.querySelectorAll("figure[data-chart]").forEach(function (fig) {
+      charts[fig.getAttribute("data-chart")] = fig;
+    });
+    var nodes = Array.prototype.map.call(fresh.childNodes, function (n) {
+      return document.importNode(n, true);
+    });
+    var holder = document.createElement("div");
+    holder.append.apply(holder, nodes);
+    holder.querySelectorAll("figure[data-chart]").forEach(function (fig) {
+      var kept = charts[fig.getAttribute("data-chart")];
+      if (kept) fig.replaceWith(kept);
+    });
+    region.replaceChildren.apply(region, Array.prototype.slice.call(holder.childNodes));
+    document.dispatchEvent(new CustomEvent("runfolio:content-replaced", { detail: { root: region } }));
+  }
+
+  function start() {
+    var main = document.querySelector("main") || document.body;
+    var host = document.querySelector("[data-live-url]");
+    var streamUrl = main.getAttribute("data-stream-url");
+    var liveUrl = host ? host.getAttribute("data-live-url") : null;
+    var finished = !liveUrl;
+    var streaming = false;
+    var pollTimer = null;
+
+    // data-live: what the live URL's part does (streaming, polling, finished);
+    // data-stream: whether the stream is open (open, closed).
+    function status() {
+      main.setAttribute("data-stream", streaming ? "open" : "closed");
+      if (liveUrl) main.setAttribute("data-live", finished ? "finished" : streaming ? "streaming" : "polling");
+    }
+
+    var refreshLive = serial(function () {
+      if (!liveUrl || finished) return Promise.resolve();
+      return fetch(liveUrl, { headers: { Accept: "application/json" }, cache: "no-store" })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);
           return response.json();
@@ -119,14 +178,109 @@
         .then(function (update) {
           apply(update);
           if (update.finished) {
-            host.setAttribute("data-live", "finished");
-            return;
+            finished = true;
+            status();
           }
-          setTimeout(poll, INTERVAL_MS);
+        });
+    });
+
+    // Each region's HTML as the server sent it, kept before other scripts change it.
+    var served = new WeakMap();
+    document.querySelectorAll("[data-live-region]").forEach(function (region) {
+      served.set(region, region.innerHTML);
+    });
+
+    var wanted = {};
+    var refreshRegions = serial(function () {
+      var topics = wanted;
+      wanted = {};
+      var regions = Array.prototype.filter.call(
+        document.querySelectorAll("[data-live-region]"),
+        function (r) { return topicsOf(r).some(function (t) { return topics[t]; }); }
+      );
+      if (!regions.length) return Promise.resolve();
+      return fetch(location.href, { headers: { Accept: "text/html" }, cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 404) {
+            main.setAttribute("data-live-gone", "");
+            return null;
+          }
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
         })
-        .catch(function () { setTimeout(poll, RETRY_MS); });
+        .then(function (html) {
+          if (html === null) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          regions.forEach(function (region) {
+            var name = region.getAttribute("data-live-region");
+            var fresh = doc.querySelector('[data-live-region="' + CSS.escape(name) + '"]');
+            // Compared with what the server sent last (scripts change the page's copy).
+            if (!fresh || fresh.innerHTML === served.get(region)) return;
+            served.set(region, fresh.innerHTML);
+            swapRegion(region, fresh);
+          });
+        });
+    });
+
+    function changed(change) {
+      if (change.topic === "artifact") {
+        document.dispatchEvent(new CustomEvent("runfolio:artifact-changed", {
+          detail: { id: change.subject_id, action: change.action }
+        }));
+      }
+      wanted[change.topic] = true;
+      refreshLive();
+      refreshRegions();
     }
-    setTimeout(poll, INTERVAL_MS);
+
+    function poll() {
+      pollTimer = null;
+      if (streaming || finished) return;
+      refreshLive();
+      pollTimer = setTimeout(poll, INTERVAL_MS);
+    }
+
+    function fallBack() {
+      streaming = false;
+      status();
+      if (!pollTimer && !finished) pollTimer = setTimeout(poll, INTERVAL_MS);
+    }
+
+    var everything = { artifact: true, flow_run: true, task_run: true };
+    var dropped = false; // a stream came back: what happened meanwhile is fetched once
+
+    function listen() {
+      if (!window.EventSource || !streamUrl) { fallBack(); return; }
+      var source = new EventSource(streamUrl);
+      source.addEventListener("open", function () {
+        if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+        streaming = true;
+        status();
+        if (dropped) {
+          dropped = false;
+          wanted = everything;
+          refreshLive();
+          refreshRegions();
+        }
+      });
+      source.addEventListener("change", function (event) {
+        var change;
+        try { change = JSON.parse(event.data); } catch (error) { return; }
+        changed(change);
+      });
+      source.addEventListener("error", function () {
+        // The browser reconnects by itself (resuming after the last event) unless the
+        // server refused the stream; meanwhile, and after a refusal, the page polls.
+        var closed = source.readyState === EventSource.CLOSED;
+        if (closed) source.close();
+        dropped = true;
+        fallBack();
+        if (closed) setTimeout(listen, RETRY_STREAM_MS);
+      });
+    }
+
+    status();
+    listen();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

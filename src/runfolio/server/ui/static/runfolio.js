@@ -129,6 +129,12 @@
     });
   }
 
+  // live.js draws parts of a page again when they change: their tables get set up anew.
+  document.addEventListener("runfolio:content-replaced", function (event) {
+    var root = event.detail && event.detail.root;
+    if (root) root.querySelectorAll("[data-table]").forEach(setupTable);
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
