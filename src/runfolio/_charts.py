@@ -40,11 +40,15 @@ def chart_spec(spec: Any) -> dict[str, Any]:
             "chart spec must be a dict (a Vega-Lite spec) or an object with .to_dict() "
             f"such as an Altair chart; got {type(spec).__name__}"
         )
-    plain = _encoding._plain(spec)
-    try:
+    plain: Any = spec
+    try:  # most specs are plain JSON already: one pass, no copy
         text = json.dumps(plain, allow_nan=False, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"chart spec is not JSON-serialisable: {exc}") from None
+    except (TypeError, ValueError):  # NaN, infinities or numpy scalars: a plain copy
+        plain = _encoding._plain(spec)
+        try:
+            text = json.dumps(plain, allow_nan=False, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"chart spec is not JSON-serialisable: {exc}") from None
     size = len(text.encode())
     if size > CHART_SPEC_MAX_BYTES:
         raise ValueError(
@@ -167,12 +171,12 @@ def _rows(values: Any) -> list[Any]:
 
 
 def with_values(spec: Any, values: Any, dataset: str | None = None) -> dict[str, Any]:
-    """A copy of `spec` with `values` added to its inline data (`data.values`), or to
-    the named top-level dataset `datasets[dataset]` (made when missing)."""
+    """`spec` (changed in place: the artifact's data as just read) with `values` added to
+    its inline data (`data.values`), or to the top-level dataset `datasets[dataset]`
+    (made when missing)."""
     if not isinstance(spec, dict):
         raise ValueError("the artifact's data is not a chart spec (a JSON object)")
     rows = _rows(values)
-    spec = json.loads(json.dumps(spec))  # a deep copy; the caller's spec stays as it was
     if dataset is not None:
         datasets = spec.setdefault("datasets", {})
         if not isinstance(datasets, dict):
