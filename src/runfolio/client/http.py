@@ -162,6 +162,9 @@ class HttpClient:
             headers["Authorization"] = f"Bearer {settings.api_key}"
         self._settings = settings
         self.settings = settings  # a task runner tells its workers where the server is
+        # Appends made per artifact: a queued update merges only with updates queued
+        # since the last append, so it never moves past rows appended after it.
+        self._appends: dict[uuid.UUID, int] = {}
         self._transport = transport
         self._retries = settings.http_retries
         self._read_budget = settings.http_timeout
@@ -361,10 +364,12 @@ class HttpClient:
     def update_artifact(self, artifact_id: uuid.UUID, action: ArtifactUpdate) -> None:
         path = f"artifacts/{artifact_id}"
         # Queued updates of one artifact merge: only the newest value needs sending.
-        self._write("PATCH", path, action, merge_key=path)
+        appends = self._appends.get(artifact_id)
+        self._write("PATCH", path, action, merge_key=f"{path}#{appends}" if appends else path)
 
     def append_table_rows(self, artifact_id: uuid.UUID, action: RowsAppend) -> RowsAppended | None:
         # Queued appends are sent one by one in order (never merged: each adds rows).
+        self._appends[artifact_id] = self._appends.get(artifact_id, 0) + 1
         response = self._write("POST", f"artifacts/{artifact_id}/rows", action)
         if response is None:
             return None
