@@ -86,6 +86,7 @@ READ_ROUTES = {
     ("GET", "/ui/stream"),  # Server-Sent Events: `call` reads its first event only
     ("GET", "/ui/keys"),  # a non-admin's own keys only (tests/ui/test_keys_page.py)
     ("GET", "/blobs/{sha256}"),
+    ("GET", "/retention/policies"),
 }
 WRITE_ROUTES = {
     ("POST", "/artifacts/"),
@@ -105,6 +106,9 @@ DELETE_ROUTES = {("DELETE", "/artifacts/{artifact_id}")}
 # listing too: a webhook's URL often carries a token of the receiving service).
 MANAGE_ROUTES = {
     ("GET", "/ui/members"),
+    # Retention policies decide what gets deleted: setting and removing them is an admin's.
+    ("PUT", "/retention/policies"),
+    ("DELETE", "/retention/policies"),
     ("POST", "/webhooks/"),
     ("GET", "/webhooks/"),
     ("GET", "/webhooks/{webhook_id}"),
@@ -190,6 +194,8 @@ def route_url(base: str, route: tuple[str, str], objs: Objects) -> str:
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     if path == "/csrf-token":
         filled += "?client=matrix"
+    if path == "/retention/policies" and method == "DELETE":
+        filled += "?key_pattern=matrix-*"  # the pattern the PUT of route_body sets
     if path == "/ui/stream":
         filled += "?topics=artifact,flow_run,task_run&since=2000-01-01T00:00:00Z"
     return base + filled
@@ -205,6 +211,7 @@ def route_body(route: tuple[str, str], objs: Objects) -> Any:
         "/artifacts/": {"key": "matrix-made", "type": "markdown", "data": "made"},
         "/webhooks/": {"name": "matrix", "url": "https://example.com/hook"},
         "/webhooks/{webhook_id}": {"name": "renamed"},
+        "/retention/policies": {"key_pattern": "matrix-*", "keep_last": 50},
         "/artifacts/{artifact_id}": {"data": "patched"},
         "/artifacts/{artifact_id}/rows": {"rows": [{"n": 2}]},
         "/flows/": {"name": "matrix-flow"},
