@@ -116,6 +116,8 @@ def test_bad_rows_are_refused_and_change_nothing(arts: Api) -> None:
     rows = _table(arts, [[1, 2]], key="lists")
     markdown = arts.create(type="markdown", data="# hi")
     not_json = arts.create(type="table", data="not json")
+    null_data = arts.create(type="table", data=None)
+    number = arts.create(type="table", data=5)
     before = arts.snapshot()
     loc, msg = _error(_append(arts, made["id"], [{"a": 1, "b": 2}, {"a": 1}]))
     assert loc == ["body", "rows", 1] and "not the table's columns ['a', 'b']" in msg
@@ -138,6 +140,10 @@ def test_bad_rows_are_refused_and_change_nothing(arts: Api) -> None:
     loc, msg = _error(_append(arts, markdown["id"], [{"a": 1}]))
     assert loc == ["path", "artifact_id"] and "type 'markdown'" in msg
     loc, msg = _error(_append(arts, not_json["id"], [{"a": 1}]))
+    assert loc == ["path", "artifact_id"] and "not a table" in msg
+    loc, msg = _error(_append(arts, null_data["id"], [{"a": 1}]))
+    assert loc == ["path", "artifact_id"] and "has no data" in msg
+    loc, msg = _error(_append(arts, number["id"], [{"a": 1}]))
     assert loc == ["path", "artifact_id"] and "not a table" in msg
     assert arts.snapshot() == before
 

@@ -204,12 +204,17 @@ def _mismatch(rows: list[Any], columns: Columns) -> tuple[int, str] | None:
 _DATA_TEXT = type_coerce(artifacts.c.data, Text)
 
 
-def _sqlite_prefix(conn: Connection, rowid: int) -> tuple[str, bool]:
+def _sqlite_prefix(conn: Connection, rowid: int) -> tuple[str, bool] | None:
     """The first characters of a stored `data` text, read without loading all of it, and
-    whether that is the whole text."""
+    whether that is the whole text; None for null. (Testing `data IS NULL` in SQL would
+    load it all.)"""
     dbapi = conn.connection.driver_connection
     assert isinstance(dbapi, sqlite3.Connection)
-    with dbapi.blobopen("artifacts", "data", rowid, readonly=True) as blob:
+    try:
+        blob = dbapi.blobopen("artifacts", "data", rowid, readonly=True)
+    except sqlite3.OperationalError:  # "cannot open value of type null"
+        return None
+    with blob:
         head = blob.read(_PREFIX_CHARS)
     if len(head) < _PREFIX_CHARS:
         return head.decode("utf-8"), True
@@ -284,7 +289,6 @@ def append(
             artifacts.c.key,
             artifacts.c.flow_run_id,
             artifacts.c.rows_appended,
-            (artifacts.c.data.is_(None)).label("no_data"),
             head.label("head"),
         )
         .where(artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id)
@@ -294,12 +298,13 @@ def append(
         raise NotFound(NOT_FOUND)
     if row.type != "table":
         raise _not_a_table(artifact_id, f"is of type {row.type!r}")
-    if row.no_data:
-        raise _not_a_table(artifact_id, "has no data")
     if sqlite:
-        prefix, complete = _sqlite_prefix(conn, row.head)
+        found = _sqlite_prefix(conn, row.head)
     else:
-        prefix, complete = row.head, len(row.head) < _PREFIX_CHARS
+        found = None if row.head is None else (row.head, len(row.head) < _PREFIX_CHARS)
+    if found is None:
+        raise _not_a_table(artifact_id, "has no data")
+    prefix, complete = found
     _check_rows(conn, workspace_id, artifact_id, rows, prefix, complete)
     a = artifact_row_appends.c
     seq = conn.execute(
