@@ -6,7 +6,10 @@
 (function () {
   "use strict";
 
+  // The fallback poll: every 5 s while the page is visible, backing off to 30 s while
+  // a chart does not change (a run page may hold many), back to 5 s once it does.
   var POLL_MS = 5000;
+  var POLL_MAX_MS = 30000;
 
   // Every chart on a page includes this script; the first copy does the work.
   if (window.runfolioCharts) return;
@@ -86,6 +89,11 @@
     return JSON.stringify(value);
   }
 
+  function due(fig, changed) {
+    fig._wait = changed ? POLL_MS : Math.min((fig._wait || POLL_MS) * 2, POLL_MAX_MS);
+    fig._due = Date.now() + fig._wait;
+  }
+
   function refresh(fig) {
     if (fig._busy) return;
     fig._busy = true;
@@ -95,11 +103,12 @@
         if (!page) return;
         var spec = page.artifact.artifact.data;
         var text = canon(spec);
-        if (text === fig._text) return;
+        if (text === fig._text) { due(fig, false); return; }
         fig._text = text;
+        due(fig, true);
         return draw(fig, spec);
       })
-      .catch(function () { /* offline for now: the next poll tries again */ })
+      .catch(function () { due(fig, false); /* offline for now: the next poll tries again */ })
       .finally(function () { fig._busy = false; });
   }
 
@@ -114,6 +123,7 @@
       return;
     }
     fig._text = canon(spec);
+    due(fig, true);
     draw(fig, spec);
   });
 
@@ -124,7 +134,11 @@
     });
   });
 
-  function poll() { if (document.visibilityState === "visible") figures().forEach(refresh); }
-  setInterval(poll, POLL_MS);
-  document.addEventListener("visibilitychange", poll);
+  function poll(all) {
+    if (document.visibilityState !== "visible") return;
+    var now = Date.now();
+    figures().forEach(function (fig) { if (all || now >= fig._due) refresh(fig); });
+  }
+  setInterval(poll, 1000);
+  document.addEventListener("visibilitychange", function () { poll(true); });
 })();
