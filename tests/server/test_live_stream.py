@@ -1,7 +1,7 @@
 """`GET /api/ui/stream` against real server processes: two servers on one SQLite file
 (a change made through one reaches a stream open on the other), resuming with
 Last-Event-ID, one workspace's changes only, the per-process stream limit, bad
-input, and a clean stop with streams open."""
+input, a clean stop with streams open; and `--workers 2` on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import pytest
 
 from runfolio.store import workspaces
 from runfolio.store.engine import connect, write
+from tests.pg import PostgresServer
 from tests.servers import ServerProcess, running_server
 
 pytestmark = pytest.mark.server
@@ -227,3 +228,20 @@ def test_the_server_stops_promptly_with_streams_open(tmp_path: Path) -> None:
         with pytest.raises(AssertionError, match="ended"):
             s.next_change()
     assert stopped < 8
+
+
+def test_on_postgresql_with_two_workers_every_stream_gets_the_change(
+    tmp_path: Path, postgres: PostgresServer
+) -> None:
+    """`--workers 2` on PostgreSQL: streams land on either worker, writes on either; each
+    stream sees every write."""
+    with (
+        postgres.database() as url,
+        running_server(tmp_path, {"RUNFOLIO_DATABASE_URL": url}, ["--workers", "2"]) as server,
+        stream(server, "topics=artifact") as first,
+        stream(server, "topics=artifact") as second,
+        stream(server, "topics=artifact") as third,
+    ):
+        made = [_artifact(server, key=f"pg-{i}", data=str(i)) for i in range(4)]
+        for events in (first, second, third):
+            assert [events.next_change()["subject_id"] for _ in made] == [m["id"] for m in made]
