@@ -237,3 +237,22 @@ def test_hostile_html_stays_in_its_frame(
     refusals = ("Content Security Policy", "sandboxed", "allow-popups", "allow-forms")
     assert problems and all(any(r in p for r in refusals) for p in problems), problems
     problems.clear()
+
+
+def test_html_frame_opened_in_a_tab_of_its_own_is_still_sandboxed(
+    page: Page, seed: Seed, ui_server: ServerProcess, problems: list[str]
+) -> None:
+    page.context.add_cookies([{"name": "visible", "value": "secret", "url": ui_server.url}])
+    doc = "<p id='p'>hi</p><script>document.getElementById('p').textContent = 'ran'</script>"
+    created = seed.artifact(type="html", data=doc)
+    page.goto(f"/artifacts/{created['id']}/frame")
+    expect(page.locator("#p")).to_have_text("ran")
+    assert page.evaluate("window.origin") == "null"  # an opaque origin, not the server's
+    cookie = page.evaluate("() => { try { return document.cookie; } catch (e) { return e.name; } }")
+    assert cookie == "SecurityError"
+    status = page.evaluate(
+        "() => fetch('/api/ui/artifacts').then(r => 'read ' + r.status, e => 'refused')"
+    )
+    assert status == "refused"  # connect-src 'none', and no cookie to send anyway
+    assert all("Content Security Policy" in p for p in problems), problems
+    problems.clear()  # the refused fetch is logged

@@ -64,8 +64,9 @@
       var refused = fig.querySelector("[data-chart-refused]");
       if (refused) refused.remove();
       return window.vegaEmbed(target, spec, {
+        // Expressions as syntax trees, run by the vega-interpreter bundled in vega-embed
+        // (which it uses when vega.expressionInterpreter is unset): no eval, no Function.
         ast: true,
-        expr: window.vega.expressionInterpreter,  // vega-embed's bundled one when unset
         loader: inlineOnlyLoader(fig),
         renderer: "svg",
         actions: { export: true, source: false, compiled: false, editor: false },
