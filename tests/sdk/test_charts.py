@@ -27,6 +27,13 @@ from runfolio.errors import NotFound
 from runfolio.schemas.bodies import ArtifactCountBody
 
 
+@pytest.fixture
+def database_url() -> None:
+    """SQLite only: the SQL is the one every artifact write runs, and
+    tests/client/test_charts_transports.py covers both databases and transports."""
+    return None
+
+
 def spec(values: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "data": {"values": values if values is not None else [{"step": 0, "loss": 1.0}]},
