@@ -125,3 +125,32 @@ def test_a_page_polls_while_its_stream_is_away(page: Page, seed: Seed, problems:
     assert page.evaluate("window.__sameDocument") is True
     # The refused stream is reported by the browser itself; nothing else went wrong.
     problems[:] = [p for p in problems if "503" not in p]
+
+
+VISIBILITY = """hidden => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible")
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_a_hidden_tab_lets_its_stream_go_and_catches_up_when_shown(page: Page, seed: Seed) -> None:
+    key = unique("live-hidden")
+    notes = seed.artifact(key=key, type="markdown", data="# Before")
+    _open(page, f"/artifacts/key/{key}")
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/api/ui/stream" in r.url else None)
+    page.evaluate(VISIBILITY, True)
+    expect(page.locator("main")).to_have_attribute("data-stream", "paused")
+    seed.patch(notes["id"], data="# While hidden")
+    page.wait_for_timeout(300)
+    expect(page.locator("[data-renderer=markdown] h1")).to_have_text("Before")
+
+    page.evaluate(VISIBILITY, False)
+    expect(page.locator("main")).to_have_attribute("data-stream", "open")
+    expect(page.locator("[data-renderer=markdown] h1")).to_have_text("While hidden")
+    # The new stream starts from now (no replay of what the page already had).
+    assert streams and all("since=" not in url for url in streams)
+    assert page.evaluate("window.__sameDocument") is True

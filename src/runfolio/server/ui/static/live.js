@@ -235,7 +235,7 @@
 
     function poll() {
       pollTimer = null;
-      if (streaming || finished) return;
+      if (streaming || finished || document.hidden) return;
       refreshLive();
       pollTimer = setTimeout(poll, INTERVAL_MS);
     }
@@ -249,13 +249,20 @@
     var everything = { artifact: true, flow_run: true, task_run: true };
     var dropped = false; // a stream came back: what happened meanwhile is fetched once
 
+    var source = null;
+
     function listen() {
+      if (source || document.hidden) return;
       if (!window.EventSource || !streamUrl) { fallBack(); return; }
-      var source = new EventSource(streamUrl);
+      source = new EventSource(streamUrl);
+      var mine = source;
       source.addEventListener("open", function () {
         if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
         streaming = true;
         status();
+        // Opened once: what changed since the page was drawn is in; a stream opened
+        // anew later starts from then, and the page fetches what it missed instead.
+        streamUrl = streamUrl.replace(/&since=[^&]*/, "").replace(/\?since=[^&]*&?/, "?");
         if (dropped) {
           dropped = false;
           wanted = everything;
@@ -271,13 +278,29 @@
       source.addEventListener("error", function () {
         // The browser reconnects by itself (resuming after the last event) unless the
         // server refused the stream; meanwhile, and after a refusal, the page polls.
+        if (source !== mine) return;
         var closed = source.readyState === EventSource.CLOSED;
-        if (closed) source.close();
+        if (closed) { source.close(); source = null; }
         dropped = true;
         fallBack();
         if (closed) setTimeout(listen, RETRY_STREAM_MS);
       });
     }
+
+    // A hidden tab lets its stream go (browsers allow few connections per server:
+    // streams of tabs nobody looks at must not hold them) and catches up when shown.
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) {
+        if (source) { source.close(); source = null; }
+        if (pollTimer) { clearTimeout(pollTimer); pollTimer = null; }
+        streaming = false;
+        dropped = true;
+        main.setAttribute("data-stream", "paused");
+      } else {
+        listen();
+        if (!window.EventSource || !streamUrl) poll();
+      }
+    });
 
     status();
     listen();
