@@ -18,6 +18,8 @@ static files under `/static`.
     frames.py     an HTML artifact's document, for the sandboxed frame that shows it
     blobs.py      uploaded files of the workspace the pages show, and text previews
     rights.py     who may manage keys and members; admin_forms.py: those forms' checks
+    deletes.py    delete a version or a key, after a confirmation page (guarded_forms.py)
+    retention_page.py  the workspace's retention policies page and its forms
 """
 
 from __future__ import annotations
@@ -26,7 +28,19 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from runfolio.server.errors import ERROR_RESPONSES, answer_pages_not_found
-from runfolio.server.ui import account, blobs, frames, keys, members, site, stream, urls, workspace
+from runfolio.server.ui import (
+    account,
+    blobs,
+    deletes,
+    frames,
+    keys,
+    members,
+    retention_page,
+    site,
+    stream,
+    urls,
+    workspace,
+)
 from runfolio.server.ui.history_pages import site as history_pages
 from runfolio.server.ui.pages import site as pages
 from runfolio.server.ui.templating import STATIC_DIR
@@ -45,6 +59,8 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(account.router)
     app.include_router(keys.router)
     app.include_router(members.router)
+    app.include_router(retention_page.router)
+    app.include_router(deletes.router)
     app.include_router(frames.router)
     app.mount(urls.STATIC, StaticFiles(directory=STATIC_DIR), name="ui-static")
     # Unknown ids and addresses outside the API get the HTML 404 page; the API keeps its JSON.

@@ -41,6 +41,11 @@ WORKSPACE = "/workspace"  # POST: choose the workspace pages show
 KEYS = "/keys"  # GET: the workspace's API keys; POST: create one
 KEYS_REVOKE = "/keys/revoke"  # POST
 MEMBERS = "/members"  # GET: the workspace's members; POST: set one's role
+# GET: confirm; POST: delete (the workspace's admins; everyone when accounts are off).
+ARTIFACT_DELETE = "/artifacts/{artifact_id:uuid}/delete"  # one version
+ARTIFACT_KEY_DELETE = "/artifacts/key/{key}/delete"  # every version of a key
+RETENTION = "/retention"  # GET: the workspace's retention policies; POST: set one
+RETENTION_REMOVE = "/retention/remove"  # POST
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -131,6 +136,18 @@ def keys() -> str:
 
 def members() -> str:
     return MEMBERS
+
+
+def artifact_delete(artifact_id: uuid.UUID) -> str:
+    return _fill(ARTIFACT_DELETE, artifact_id=artifact_id)
+
+
+def artifact_key_delete(key: str) -> str:
+    return _fill(ARTIFACT_KEY_DELETE, key=key)
+
+
+def retention() -> str:
+    return RETENTION
 
 
 def sign_in(next: str | None = None) -> str:
