@@ -167,3 +167,12 @@ def test_strict_data_refuses_misfits(settings: Settings, type_: str, data: Any, 
         assert r.status_code == 422, r.text
         assert field in r.text
         assert api.post("/api/artifacts/count", json={}).json() == 0
+
+
+def test_null_data_says_so_instead_of_an_empty_chart_or_frame(api: TestClient) -> None:
+    chart = _create(api, type="chart", data=None)
+    html = _create(api, type="html", data=None)
+    assert "No chart spec." in api.get(f"/artifacts/{chart['id']}").text
+    page = api.get(f"/artifacts/{html['id']}").text
+    assert "No document." in page and "<iframe" not in page
+    assert api.get(f"/artifacts/{html['id']}/frame").status_code == 404
