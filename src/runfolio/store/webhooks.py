@@ -9,7 +9,6 @@ writes the outcome with `record_outcome`.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -20,7 +19,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
 
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact
-from runfolio.schemas.common import json_dumps_default, new_id, utcnow
+from runfolio.schemas.common import new_id, utcnow
 from runfolio.schemas.webhooks import (
     ARTIFACT_EVENTS,
     TEST_EVENT,
@@ -142,9 +141,23 @@ def active_hooks(conn: Connection, workspace_id: uuid.UUID) -> list[Row[Any]]:
     return list(conn.execute(_ACTIVE, {"ws": workspace_id}))
 
 
+# Workspace paths by id: a workspace is never renamed, so they are safe to keep.
+_PATHS: dict[uuid.UUID, str] = {}
+
+
 def workspace_path(conn: Connection, workspace_id: uuid.UUID) -> str:
-    row = conn.execute(_PATH, {"ws": workspace_id}).one()
-    return f"{row.account}/{row.name}"
+    path = _PATHS.get(workspace_id)
+    if path is None:
+        row = conn.execute(_PATH, {"ws": workspace_id}).one()
+        path = f"{row.account}/{row.name}"
+        if len(_PATHS) < 10_000:
+            _PATHS[workspace_id] = path
+    return path
+
+
+def _iso(moment: dt.datetime) -> str:
+    # As the API writes times: microseconds and a Z.
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _insert(
@@ -160,15 +173,15 @@ def _insert(
     for webhook_id in webhook_ids:
         delivery_id = new_id()
         made.append(delivery_id)
-        payload = {"id": str(delivery_id), "type": event, "created": now, **body}
+        # JSON-ready (the artifact is dumped in JSON mode), so what is stored is what is sent.
+        payload = {"id": str(delivery_id), "type": event, "created": _iso(now), **body}
         rows.append(
             {
                 "id": delivery_id,
                 "webhook_id": webhook_id,
                 "workspace_id": workspace_id,
                 "event": event,
-                # JSON-ready now, so the sender posts exactly what was stored.
-                "payload": _jsonable(payload),
+                "payload": payload,
                 "status": PENDING,
                 "attempts": 0,
                 "next_attempt": now,
@@ -178,10 +191,6 @@ def _insert(
     if rows:
         conn.execute(webhook_deliveries.insert(), rows)
     return made
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=json_dumps_default))
 
 
 def enqueue_artifact_event(
