@@ -109,6 +109,7 @@ MANAGE_ROUTES = {
     # Retention policies decide what gets deleted: setting and removing them is an admin's.
     ("PUT", "/retention/policies"),
     ("DELETE", "/retention/policies"),
+    ("GET", "/ui/retention"),  # the Retention page's twin: its admins only
     ("POST", "/webhooks/"),
     ("GET", "/webhooks/"),
     ("GET", "/webhooks/{webhook_id}"),
