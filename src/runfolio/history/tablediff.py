@@ -3,12 +3,16 @@
 Rows whose key cell reads the same are matched in order of appearance (the second
 "a" with the second "a"). Matched rows are compared on the columns both versions
 have; columns only one version has are listed as added or removed columns instead of
-marking every row changed. Cells are compared as they read (`values.cell_text`).
+marking every row changed. Cells are compared as they read (`values.cell_text`), so
+1 and 1.0 are one number; a row whose JSON values are all equal is unchanged (Python's
+equality: `true` and 1 compare equal there).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -60,44 +64,70 @@ def choose_key_column(before: Table, after: Table, wanted: str | None) -> str | 
     return columns[0] if columns else None
 
 
-def _texts(table: Table, columns: list[str]) -> list[list[str]]:
+Row = tuple[Any, ...]
+
+
+def _aligned(table: Table, columns: list[str]) -> Callable[[Row], Row]:
+    """A row of `table` as cells in the order of `columns` (None where it has no such column)."""
+    if table.columns == columns:
+        return lambda row: row
     where = {name: i for i, name in enumerate(table.columns)}
     picks = [where.get(name, -1) for name in columns]
-    return [[cell_text(row[i]) if i >= 0 else "" for i in picks] for row in table.rows]
+    return lambda row: tuple(row[i] if i >= 0 else None for i in picks)
+
+
+def _text(value: Any) -> str:
+    return value if type(value) is str else cell_text(value)
 
 
 def diff_tables(before: Table, after: Table, key_column: str | None = None) -> TableDiff:
     key = choose_key_column(before, after, key_column)
     columns = after.columns + [c for c in before.columns if c not in after.columns]
     shared = [i for i, c in enumerate(columns) if c in before.columns and c in after.columns]
-    old, new = _texts(before, columns), _texts(after, columns)
-    k = columns.index(key) if key is not None else -1
+    old_cells, new_cells = _aligned(before, columns), _aligned(after, columns)
+    same_layout = before.columns == after.columns
+    kb = before.columns.index(key) if key in before.columns else -1
+    ka = after.columns.index(key) if key in after.columns else -1
 
     waiting: dict[str, list[int]] = defaultdict(list)  # key -> old rows not matched yet
-    for i, row in enumerate(old):
-        waiting[row[k] if k >= 0 else ""].append(i)
+    for i, row in enumerate(before.rows):
+        waiting[_text(row[kb]) if kb >= 0 else ""].append(i)
     for queue in waiting.values():
         queue.reverse()  # pop() takes the first occurrence
 
     added: list[list[str]] = []
+    added_count = 0
     changed: list[RowChange] = []
-    unchanged = 0
-    for row in new:
-        name = row[k] if k >= 0 else ""
+    changed_count = unchanged = 0
+    for raw in after.rows:
+        name = raw[ka] if ka >= 0 else ""
+        if type(name) is not str:
+            name = cell_text(name)
         queue = waiting.get(name, [])
         if not queue:
-            added.append(row)
+            added_count += 1
+            if len(added) < MAX_LISTED_ROWS:
+                added.append([_text(v) for v in new_cells(raw)])
             continue
-        was = old[queue.pop()]
-        differ = [columns[i] for i in shared if was[i] != row[i]]
-        if differ:
-            changed.append(RowChange(key=name, before=was, after=row, changed=differ))
-        else:
+        was_raw = before.rows[queue.pop()]
+        # Equal JSON values first (fast, in C): most rows of a new version did not change.
+        # Only the others are read cell by cell, as they show.
+        if same_layout and was_raw == raw:
             unchanged += 1
+            continue
+        was = [_text(v) for v in old_cells(was_raw)]
+        now = [_text(v) for v in new_cells(raw)]
+        differ = [columns[i] for i in shared if was[i] != now[i]]
+        if not differ:
+            unchanged += 1
+            continue
+        changed_count += 1
+        if len(changed) < MAX_LISTED_ROWS:
+            changed.append(RowChange(key=name, before=was, after=now, changed=differ))
     left = sorted(i for queue in waiting.values() for i in queue)
-    removed = [old[i] for i in left]
+    removed = [[_text(v) for v in old_cells(before.rows[i])] for i in left[:MAX_LISTED_ROWS]]
     counts = TableCounts(
-        added=len(added), removed=len(removed), changed=len(changed), unchanged=unchanged
+        added=added_count, removed=len(left), changed=changed_count, unchanged=unchanged
     )
     return TableDiff(
         key_column=key,
@@ -105,8 +135,8 @@ def diff_tables(before: Table, after: Table, key_column: str | None = None) -> T
         added_columns=[c for c in after.columns if c not in before.columns],
         removed_columns=[c for c in before.columns if c not in after.columns],
         counts=counts,
-        added=added[:MAX_LISTED_ROWS],
-        removed=removed[:MAX_LISTED_ROWS],
-        changed=changed[:MAX_LISTED_ROWS],
-        truncated=max(len(added), len(removed), len(changed)) > MAX_LISTED_ROWS,
+        added=added,
+        removed=removed,
+        changed=changed,
+        truncated=max(added_count, len(left), changed_count) > MAX_LISTED_ROWS,
     )

@@ -11,6 +11,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from runfolio.schemas.artifacts import parse_table
@@ -22,7 +23,25 @@ _LINK = re.compile(r"\[(?P<text>[^\]\n]*)\]\((?P<url>[^()\s]+)\)")
 @dataclass(frozen=True, slots=True)
 class Table:
     columns: list[str]
-    rows: list[list[Any]]
+    rows: list[tuple[Any, ...]]  # one value per column (None where a row has none)
+
+
+def _object_rows(structure: list[dict[str, Any]]) -> Table:
+    first = structure[0].keys()
+    if all(row.keys() == first for row in structure):  # the common case: one shape
+        names = list(first)
+        if len(names) == 1:
+            only = names[0]
+            return Table(names, [(row[only],) for row in structure])
+        if not names:
+            return Table([], [() for _ in structure])
+        pick = itemgetter(*names)
+        return Table(names, [pick(row) for row in structure])
+    keys: dict[str, None] = {}
+    for row in structure:
+        keys.update(dict.fromkeys(row))
+    names = list(keys)
+    return Table(names, [tuple(row.get(c) for c in names) for row in structure])
 
 
 def as_table(data: Any) -> Table | None:
@@ -35,18 +54,14 @@ def as_table(data: Any) -> Table | None:
         columns = [str(k) for k in structure]
         lists = list(structure.values())
         height = max((len(col) for col in lists), default=0)
-        rows = [[col[i] if i < len(col) else None for col in lists] for i in range(height)]
+        rows = [tuple(col[i] if i < len(col) else None for col in lists) for i in range(height)]
         return Table(columns, rows)
     if structure and all(isinstance(row, dict) for row in structure):  # list of objects
-        keys: dict[str, None] = {}
-        for row in structure:
-            keys.update(dict.fromkeys(row))
-        names = list(keys)
-        return Table(names, [[row.get(c) for c in names] for row in structure])
+        return _object_rows(structure)
     width = max((len(row) for row in structure), default=0)  # list of lists
     return Table(
         [str(i + 1) for i in range(width)],
-        [[row[i] if i < len(row) else None for i in range(width)] for row in structure],
+        [tuple(row) + (None,) * (width - len(row)) for row in structure],
     )
 
 
