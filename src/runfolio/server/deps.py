@@ -44,6 +44,12 @@ class Api:
     ) -> T:
         return await self.gate.write(op, self.ctx, *a, **kw)
 
+    async def quick_write(
+        self, op: Callable[Concatenate[Context, P], T], *a: P.args, **kw: P.kwargs
+    ) -> T:
+        """`write` for an operation of one short transaction (`Gate.quick_write`)."""
+        return await self.gate.quick_write(op, self.ctx, *a, **kw)
+
 
 def workspace_of(connection: HTTPConnection) -> tuple[str, str]:
     """`/api/...` is the default workspace; `/api/accounts/A/workspaces/W/...` a named one."""

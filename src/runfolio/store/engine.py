@@ -22,6 +22,7 @@ every use fails promptly (`is_unreachable`), and pre-ping reconnects once it is 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections.abc import Iterator
@@ -47,20 +48,25 @@ _lock = threading.Lock()
 # Weak keys: the lock goes with its engine.
 _write_locks: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
 _write_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+# Set by `without_waiting()` in the thread whose writes must not wait for a lock.
+_not_waiting = threading.local()
 
 DEFAULT_WRITE_TIMEOUT = 30.0
 #: Connections per process to a non-SQLite database (as many again under load).
 DEFAULT_POOL_SIZE = 5
 SYNCHRONOUS_MODES = ("NORMAL", "FULL")
-#: Seconds a new connection to a database server may take (unless the URL sets
-#: connect_timeout): a server that accepts but never answers (stopped, or its network
-#: lost) fails the request in seconds instead of the OS's TCP timeout.
-CONNECT_TIMEOUT = 5
+#: SQLite checkpoints (and fsyncs) the WAL once it holds this many pages (~16 MiB), instead
+#: of every 4 MiB: fewer stalls.
+WAL_AUTOCHECKPOINT_PAGES = 4000
 #: SQLite's page cache per connection, in KiB (negative pragma values are KiB). Any
 #: UPDATE of a row rewrites its whole record, so bumping `updated` on a table artifact of
 #: megabytes (an append of rows) reads every page of it: cached, that costs about 2 ms
 #: instead of 50 (the default cache is 2 MiB). Pages are allocated only as they are read.
 SQLITE_CACHE_KIB = 32_768
+#: Seconds a new connection to a database server may take (unless the URL sets
+#: connect_timeout): a server that accepts but never answers (stopped, or its network
+#: lost) fails the request in seconds instead of the OS's TCP timeout.
+CONNECT_TIMEOUT = 5
 
 
 def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) -> None:
@@ -75,8 +81,7 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        # Checkpoint (and fsync) the WAL every ~16 MiB instead of every 4 MiB: fewer stalls.
-        cursor.execute("PRAGMA wal_autocheckpoint=4000")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
@@ -212,16 +217,58 @@ def _busy(held: str, timeout: float) -> Busy:
     )
 
 
+class WouldWait(Exception):
+    """A write in `without_waiting()` found the write lock taken; nothing was done."""
+
+
 @contextmanager
-def _begin_write(engine: Engine) -> Iterator[Connection]:
+def without_waiting() -> Iterator[None]:
+    """SQLite writes in this block (this thread) never wait: one whose write lock is
+    taken raises `WouldWait` at once, before any statement. Nor do they checkpoint the
+    WAL (an fsync); call `checkpoint()` elsewhere. For a caller that must not block,
+    such as an event loop; do one write transaction per block (see `Gate.quick_write`)."""
+    _not_waiting.on = True
+    try:
+        yield
+    finally:
+        _not_waiting.on = False
+
+
+def checkpoint(engine: Engine) -> None:
+    """Copy the WAL into the SQLite file as far as no reader needs it (never waits)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+
+@contextmanager
+def _sqlite_not_waiting(conn: Connection, timeout: float) -> Iterator[None]:
+    # Only this transaction: the pooled connection gets its settings back afterwards.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout=0")
+    driver.execute("PRAGMA wal_autocheckpoint=0")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        driver.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+
+
+@contextmanager
+def _begin_write(engine: Engine, wait: bool = True) -> Iterator[Connection]:
     timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
-    with engine.connect().execution_options(runfolio_write=True) as conn:
+    with contextlib.ExitStack() as stack:
+        conn = stack.enter_context(engine.connect().execution_options(runfolio_write=True))
+        if not wait:
+            stack.enter_context(_sqlite_not_waiting(conn, timeout))
         try:
             transaction = conn.begin()
         except OperationalError as exc:
             # BEGIN IMMEDIATE waited the busy timeout for another process's write lock;
             # nothing was written, so the caller may simply retry.
             if _is_lock_timeout(exc):
+                if not wait:
+                    raise WouldWait from None
                 raise _busy("its write lock was held by another writer", timeout) from None
             raise
         try:
@@ -246,14 +293,22 @@ def write(engine: Engine) -> Iterator[Connection]:
     # and waits for at most the busy timeout (then `Busy`, with nothing written).
     lock = _write_locks.get(engine)
     if lock is None:
+        if getattr(_not_waiting, "on", False):
+            raise WouldWait  # only SQLite writes can be tried without waiting
         with _begin_write(engine) as conn:
             yield conn
         return
     timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
-    if not lock.acquire(timeout=timeout):
+    wait = not getattr(_not_waiting, "on", False)
+    if not lock.acquire(blocking=wait, timeout=timeout if wait else -1):
+        if not wait:
+            raise WouldWait
         raise _busy("another write in this process held the lock", timeout)
+    # The block's one try: were it to write again, that write waits (refusing it after
+    # this one committed would have the caller redo both).
+    _not_waiting.on = False
     try:
-        with _begin_write(engine) as conn:
+        with _begin_write(engine, wait) as conn:
             yield conn
     finally:
         lock.release()

@@ -31,7 +31,7 @@ router = APIRouter(prefix="/artifacts", tags=["artifacts"])
 )
 async def create_artifact(body: ArtifactCreate, api: ApiDep) -> Response:
     """Store a new version. A retried create with the same client-chosen `id` stores nothing new."""
-    artifact, created = await api.write(ops.create_artifact, body)
+    artifact, created = await api.quick_write(ops.create_artifact, body)
     return model_response(artifact, 201 if created else 200)
 
 
@@ -49,7 +49,7 @@ async def read_latest_artifact(key: Annotated[str, Path()], api: ApiDep) -> Resp
 @router.patch("/{artifact_id:uuid}", status_code=204)
 async def update_artifact(artifact_id: uuid.UUID, body: ArtifactUpdate, api: ApiDep) -> Response:
     """Change `data`, `description` or `metadata_` in place (no new version)."""
-    await api.write(ops.update_artifact, artifact_id, body)
+    await api.quick_write(ops.update_artifact, artifact_id, body)
     return empty()
 
 
