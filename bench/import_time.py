@@ -26,7 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.compat import prefect_venv  # noqa: E402  (the bench runs from a checkout)
 
-RUNFOLIO = "from runfolio import flow, task; from runfolio.artifacts import create_markdown_artifact"
+RUNFOLIO = (
+    "from runfolio import flow, task; from runfolio.artifacts import create_markdown_artifact"
+)
 PREFECT = "from prefect import flow, task; from prefect.artifacts import create_markdown_artifact"
 _TIMED = "import time; t = time.perf_counter(); {imports}; print(time.perf_counter() - t)"
 

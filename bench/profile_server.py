@@ -2,9 +2,10 @@
 """Where a real server spends its CPU under the harness's create load (py-spy, all threads).
 
 Starts `runfolio server start` on a fresh database, attaches `py-spy record --gil`
-once it answers (every thread, sampled while it holds the GIL), runs the reference harness's artifact_bench.py
-workloads against it, stops the server, and prints the functions holding most of
-the samples: inclusive (the function and what it calls) and self. Run by hand:
+once it answers (every thread, sampled while it holds the GIL), runs the reference
+harness's artifact_bench.py workloads against it, stops the server, and prints the
+functions holding most of the samples: inclusive (the function and what it calls)
+and self. Run by hand:
 
     .venv/bin/python bench/profile_server.py --workloads W1 --n1 4000
 
