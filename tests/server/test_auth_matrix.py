@@ -110,6 +110,7 @@ MANAGE_ROUTES = {
     ("PUT", "/retention/policies"),
     ("DELETE", "/retention/policies"),
     ("GET", "/ui/retention"),  # the Retention page's twin: its admins only
+    ("GET", "/ui/webhooks"),
     ("POST", "/webhooks/"),
     ("GET", "/webhooks/"),
     ("GET", "/webhooks/{webhook_id}"),

@@ -14,6 +14,7 @@ from runfolio.cli import (
     retention,
     server,
     user,
+    webhook,
     workspace,
 )
 
@@ -35,6 +36,7 @@ app.add_typer(outbox.app, name="outbox")
 app.add_typer(retention.app, name="retention")
 app.add_typer(server.app, name="server")
 app.add_typer(user.app, name="user")
+app.add_typer(webhook.app, name="webhook")
 app.add_typer(workspace.app, name="workspace")
 app.command("gc")(retention.gc)
 

@@ -14,6 +14,7 @@ static files under `/static`.
     csrf.py       the forms' CSRF tokens; cookies.py: the UI's cookies; forms.py: form bodies
     stream.py     what changes on an open page, as Server-Sent Events (server/live.py)
     keys.py       the workspace's API keys page and forms; members.py: its members page
+    webhooks.py   the workspace's webhooks page, its forms and delivery log
     history.py    a key's history: compare versions, trends, downloads (history_pages.py)
     frames.py     an HTML artifact's document, for the sandboxed frame that shows it
     blobs.py      uploaded files of the workspace the pages show, and text previews
@@ -39,6 +40,7 @@ from runfolio.server.ui import (
     site,
     stream,
     urls,
+    webhooks,
     workspace,
 )
 from runfolio.server.ui.history_pages import site as history_pages
@@ -61,6 +63,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(members.router)
     app.include_router(retention_page.router)
     app.include_router(deletes.router)
+    app.include_router(webhooks.router)
     app.include_router(frames.router)
     app.mount(urls.STATIC, StaticFiles(directory=STATIC_DIR), name="ui-static")
     # Unknown ids and addresses outside the API get the HTML 404 page; the API keeps its JSON.

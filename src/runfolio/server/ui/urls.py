@@ -46,6 +46,9 @@ ARTIFACT_DELETE = "/artifacts/{artifact_id:uuid}/delete"  # one version
 ARTIFACT_KEY_DELETE = "/artifacts/key/{key}/delete"  # every version of a key
 RETENTION = "/retention"  # GET: the workspace's retention policies; POST: set one
 RETENTION_REMOVE = "/retention/remove"  # POST
+WEBHOOKS = "/webhooks"  # GET: the workspace's webhooks; POST: create one
+WEBHOOKS_TEST = "/webhooks/test"  # POST: queue a test event to one
+WEBHOOKS_DELETE = "/webhooks/delete"  # POST
 
 _PARAM = re.compile(r"\{(\w+)(?::\w+)?\}")
 
@@ -148,6 +151,10 @@ def artifact_key_delete(key: str) -> str:
 
 def retention() -> str:
     return RETENTION
+
+
+def webhooks() -> str:
+    return WEBHOOKS
 
 
 def sign_in(next: str | None = None) -> str:
