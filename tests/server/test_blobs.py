@@ -204,7 +204,7 @@ def test_bad_input_is_refused_and_stores_nothing(world: World, http: httpx.Clien
 
     bad_name = upload(http, "/api", b"data", "text/plain", filename="a\x01b")
     assert bad_name.status_code == 422
-    assert bad_name.json()["exception_detail"][0]["loc"] == ["filename"]
+    assert bad_name.json()["exception_detail"][0]["loc"] == ["query", "filename"]
 
     unknown_ws = upload(http, "/api/accounts/acme/workspaces/nope", b"data", "text/plain")
     assert unknown_ws.status_code == 404

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from runfolio.errors import TooLarge
 from runfolio.ops import blobs as ops
-from runfolio.schemas.blobs import SHA256_PATTERN, Blob
+from runfolio.schemas.blobs import MAX_FILENAME, SHA256_PATTERN, Blob
 from runfolio.server.blob_responses import blob_response
 from runfolio.server.deps import ApiDep
 from runfolio.server.errors import detail
@@ -27,11 +27,19 @@ from runfolio.store.blobfiles import BlobFiles
 
 router = APIRouter(prefix="/blobs", tags=["blobs"])
 
+# A file name: no control characters (folders are dropped, only the base name is kept).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+
 _RAW_BODY = {
     "requestBody": {
         "required": True,
-        "description": "The file's bytes; its Content-Type header is stored with it.",
-        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The file's bytes. Any Content-Type (image/png, text/csv...) is "
+        "accepted and stored with them; application/octet-stream when none is sent.",
+        "content": {
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "minLength": 1}
+            }
+        },
     }
 }
 
@@ -54,8 +62,8 @@ def blob_files(request: Request) -> BlobFiles:
 async def upload_blob(
     request: Request,
     api: ApiDep,
-    filename: Annotated[str | None, Query(max_length=1000)] = None,
-    x_filename: Annotated[str | None, Header(max_length=1000)] = None,
+    filename: Annotated[str | None, Query(max_length=MAX_FILENAME, pattern=NAME_PATTERN)] = None,
+    x_filename: Annotated[str | None, Header(max_length=MAX_FILENAME, pattern=NAME_PATTERN)] = None,
 ) -> Response:
     """Store an image or file, content-addressed; answers its hash and the URL to read it."""
     content_type, name = ops.upload_metadata(
