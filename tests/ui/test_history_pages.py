@@ -130,3 +130,30 @@ def test_history_zip(api: TestClient) -> None:
     assert json.loads(archive.read(manifest["versions"][1]["file"]))["data"] == 50
     assert archive.read(manifest["versions"][2]["file"]).decode() == "a\r\n1\r\n"
     assert api.get("/artifacts/key/not-a-key/history.zip").status_code == 404
+
+
+def test_trends_and_compare_read_rows_appended_in_place(api: TestClient) -> None:
+    first = _post(api, "grown", "table", json.dumps([{"epoch": 1, "acc": 0.1}]))
+    second = _post(api, "grown", "table", json.dumps([{"epoch": 1, "acc": 0.2}]))
+    r = api.post(f"/api/artifacts/{second}/rows", json={"rows": [{"epoch": 2, "acc": 0.9}]})
+    assert r.status_code == 200, r.text
+    series = {s["name"]: s for s in api.get("/api/ui/artifacts/key/grown/trends").json()["series"]}
+    assert [p["value"] for p in series["acc"]["points"]] == [0.1, 0.9]  # v2's last row
+    diff = api.get(f"/api/ui/artifacts/key/grown/compare?from={first}").json()["diff"]
+    assert diff["table"]["counts"] == {"added": 1, "removed": 0, "changed": 1, "unchanged": 0}
+    assert diff["table"]["added"] == [["2", "0.9"]]  # the appended row
+
+
+def test_other_types_compare_as_json_without_failing(api: TestClient) -> None:
+    spec = {"mark": "bar", "data": {"values": [{"x": 1}]}}
+    _post(api, "chart-key", "chart", spec)
+    _post(api, "chart-key", "chart", {**spec, "mark": "line"})
+    twin = api.get("/api/ui/artifacts/key/chart-key/compare").json()
+    assert twin["diff"]["kind"] == "json"
+    assert twin["diff"]["structure"]["changes"][0]["path"] == "$.mark"
+    assert api.get("/artifacts/key/chart-key/compare").status_code == 200
+    _post(api, "html-key", "html", "<p>one</p>")
+    _post(api, "html-key", "html", "<p>two</p>")
+    assert api.get("/api/ui/artifacts/key/html-key/compare").json()["diff"]["kind"] == "text"
+    page = api.get("/artifacts/key/html-key/compare")
+    assert page.status_code == 200 and "<p>two</p>" not in page.text  # never inlined raw

@@ -27,8 +27,8 @@ from runfolio.schemas.artifacts import Artifact
 from runfolio.server.ui import stored, urls
 from runfolio.server.ui.models import ArtifactView
 from runfolio.server.ui.trend_chart import TrendChart, trend_chart
+from runfolio.store import appends, views
 from runfolio.store import history as history_store
-from runfolio.store import views
 from runfolio.store.views import VersionText
 
 # The chart reads the newest versions only, and only data up to this size: a trend
@@ -175,17 +175,25 @@ def _series(conn: Connection, ws: uuid.UUID, key: str) -> tuple[list[TrendSeries
     found = history_store.recent_numbers(
         conn, ws, key, limit=TREND_VERSIONS, max_data_chars=TREND_DATA_CHARS
     )
-    versions = [
-        VersionData(
-            id=v.ref.id,
-            number=v.ref.number,
-            created=v.ref.created,
-            type=v.ref.type,
-            data=stored.value_of(v.data_text),
-            metadata=v.metadata,
+    # Rows appended in place count as the table's (its last row is the newest one); a
+    # table too large to read gives its appended rows alone, which end the same way.
+    extra = appends.appended(conn, ws, (v.ref.id for v in found))
+    versions = []
+    for v in found:
+        data = stored.value_of(v.data_text)
+        if v.ref.id in extra:
+            rows = extra[v.ref.id].rows
+            data = appends.merged(data, rows) if v.data_text is not None else rows
+        versions.append(
+            VersionData(
+                id=v.ref.id,
+                number=v.ref.number,
+                created=v.ref.created,
+                type=v.ref.type,
+                data=data,
+                metadata=v.metadata,
+            )
         )
-        for v in found
-    ]
     return trend_series(versions), [v.number for v in versions]
 
 
