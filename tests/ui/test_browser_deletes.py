@@ -4,11 +4,16 @@ page then shows the new latest; a forged CSRF token deletes nothing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
-from tests.servers import ServerProcess
+from runfolio.ops.access import Role
+from runfolio.store import accounts, workspaces
+from runfolio.store.engine import connect, write
+from tests.servers import ServerProcess, running_server
 from tests.ui.seed import Seed, unique
 
 pytestmark = pytest.mark.browser
@@ -95,3 +100,64 @@ def test_the_retention_page_adds_and_removes_a_policy(
     page.goto("/retention")
     page.locator(f'tr[data-pattern="{pattern}"] button').click()
     expect(page.locator(f'tr[data-pattern="{pattern}"]')).to_have_count(0)
+
+
+PASSWORD = "correct horse battery"
+
+
+def test_a_reader_sees_no_delete_and_is_refused(browser: Browser, tmp_path: Path) -> None:
+    """Accounts on: rita reads the default workspace, root is its admin. Rita's pages show
+    no delete button and no Retention link; her POSTs with her own valid CSRF token are
+    403 and delete nothing; root's delete works."""
+    home = tmp_path / "home"
+    home.mkdir()
+    engine = connect(f"sqlite:///{home / 'runfolio.db'}")
+    with write(engine) as conn:
+        default = workspaces.find(conn, "default")
+        root = accounts.create_user(conn, "root", PASSWORD, is_admin=True)
+        rita = accounts.create_user(conn, "rita", PASSWORD, is_admin=False)
+        accounts.set_role(conn, rita, default, Role.READ)
+        secret = accounts.create_key(conn, root, default, Role.ADMIN, "seed")[1]
+    engine.dispose()
+    with running_server(home) as server:
+        admin = {"Authorization": f"Bearer {secret}"}
+        ids = [
+            httpx.post(
+                f"{server.api_url}/artifacts/",
+                json={"key": "guarded", "type": "markdown", "data": f"# {n}"},
+                headers=admin,
+                timeout=10,
+            ).json()["id"]
+            for n in range(2)
+        ]
+        for user, may_delete in (("rita", False), ("root", True)):
+            context = browser.new_context(base_url=server.url, locale="en-US")
+            context.set_default_timeout(10_000)
+            tab = context.new_page()
+            try:
+                tab.goto("/sign-in")
+                tab.fill("#username", user)
+                tab.fill("#password", PASSWORD)
+                tab.click("button[type=submit]")
+                expect(tab.locator("#signed-in-user")).to_have_text(user)
+                tab.goto("/artifacts/key/guarded")
+                expect(tab.locator("#version-info")).to_contain_text("Version 2 of 2")
+                links = tab.locator("#delete-version-link, #delete-key-link, #retention-link")
+                expect(links).to_have_count(3 if may_delete else 0)
+                if may_delete:
+                    tab.click("#delete-version-link")
+                    tab.click("#delete-submit")
+                    expect(tab.locator("#version-info")).to_contain_text("Version 1 of 1")
+                    continue
+                token = tab.locator(".workspace-switch input[name=csrf_token]").input_value()
+                for path in (f"/artifacts/{ids[1]}/delete", "/artifacts/key/guarded/delete"):
+                    refused = tab.request.post(path, form={"csrf_token": token})
+                    assert refused.status == 403, refused.text()
+                    assert "takes the admin role" in refused.text()
+                assert tab.request.get(f"/artifacts/{ids[1]}/delete").status == 403
+                latest = httpx.get(
+                    f"{server.api_url}/artifacts/guarded/latest", headers=admin, timeout=10
+                )
+                assert latest.json()["id"] == ids[1]
+            finally:
+                context.close()
