@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from runfolio.store import workspaces
+from runfolio.ops.access import Role
+from runfolio.server.ui import stream as stream_module
+from runfolio.store import accounts, workspaces
 from runfolio.store.engine import connect, write
 from tests.pg import PostgresServer
 from tests.servers import ServerProcess, running_server
@@ -245,3 +247,29 @@ def test_on_postgresql_with_two_workers_every_stream_gets_the_change(
         made = [_artifact(server, key=f"pg-{i}", data=str(i)) for i in range(4)]
         for events in (first, second, third):
             assert [events.next_change()["subject_id"] for _ in made] == [m["id"] for m in made]
+
+
+def test_a_stream_ends_soon_after_its_key_is_revoked(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    engine = connect(f"sqlite:///{home / 'runfolio.db'}")
+    with write(engine) as conn:
+        default = workspaces.find(conn, "default")
+        user = accounts.create_user(conn, "reader", "reader-pass-Qw83nZ", is_admin=False)
+        accounts.set_role(conn, user, default, Role.READ)
+        _, secret = accounts.create_key(conn, user, default, Role.READ, "reader", None)
+    try:
+        with (
+            running_server(home) as server,
+            stream(server, "topics=artifact", {"Authorization": f"Bearer {secret}"}, 15) as events,
+        ):
+            with pytest.raises(httpx.HTTPStatusError):  # auth is on: no key, no stream
+                httpx.get(f"{server.url}/api/ui/stream?topics=artifact").raise_for_status()
+            with write(engine) as conn:
+                accounts.revoke_key(conn, secret)
+            started = time.monotonic()
+            with pytest.raises(AssertionError, match="ended"):
+                events.next_change()
+            assert time.monotonic() - started < stream_module.RECHECK_S + 3
+    finally:
+        engine.dispose()

@@ -6,7 +6,8 @@ per matching change of the caller's workspace, with the change's id as the
 event id, so a browser that reconnects resumes after the last one it had
 (`Last-Event-ID`). Events say what changed, never the content: the page fetches
 that through its own routes, under the same rights. A comment line every
-`HEARTBEAT_S` keeps proxies from closing an idle stream.
+`HEARTBEAT_S` keeps proxies from closing an idle stream, and the caller's rights
+are checked again every `RECHECK_S` (a revoked key or an ended session ends it).
 """
 
 from __future__ import annotations
@@ -14,24 +15,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
-from runfolio.errors import Invalid
+from runfolio.errors import Invalid, RunfolioError
 from runfolio.ops import Context
 from runfolio.server.errors import ERROR_RESPONSES
 from runfolio.server.live import ChangeFeed, Interest, Subscriber
 from runfolio.server.ui import params, urls
 from runfolio.server.ui.pages import IdsParam
-from runfolio.server.ui.site import PageApiDep
+from runfolio.server.ui.site import PageApiDep, page_api
 from runfolio.server.ui.templating import SECURITY_HEADERS
 from runfolio.store import changes
 
 HEARTBEAT_S = 15.0
+RECHECK_S = 5.0  # how often an open stream checks its caller's rights again
 MAX_KEYS = 50
 TOPICS = ("artifact", "flow_run", "task_run")
 # How far before `since` the backlog reaches: a write that committed just after the
@@ -93,7 +96,10 @@ def _event(change: changes.Change) -> str:
 
 
 async def _events(
-    feed: ChangeFeed, subscriber: Subscriber, backlog: list[changes.Change]
+    feed: ChangeFeed,
+    subscriber: Subscriber,
+    backlog: list[changes.Change],
+    allowed: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MS}\n: live\n\n"
@@ -102,19 +108,32 @@ async def _events(
             sent = old.id
             if subscriber.interest.wants(old):
                 yield _event(old)
+        checked = spoke = time.monotonic()
         while True:
+            idle = False
+            change: changes.Change | None = None
             try:
-                change: changes.Change | None = await asyncio.wait_for(
-                    subscriber.queue.get(), HEARTBEAT_S
-                )
+                change = await asyncio.wait_for(subscriber.queue.get(), RECHECK_S)
             except TimeoutError:
+                idle = True
+            now = time.monotonic()
+            if now - checked >= RECHECK_S:
+                # A stream outlives the request that opened it: the caller's rights are
+                # checked again, so a revoked key or an ended session stops it.
+                if not await allowed():
+                    return
+                checked = now
+            if idle:
                 if feed.closed:
                     return
-                yield ": keep-alive\n\n"
+                if now - spoke >= HEARTBEAT_S:
+                    spoke = now
+                    yield ": keep-alive\n\n"
                 continue
             if change is None:
                 return
             if change.id > sent:  # (the backlog may have had it already)
+                spoke = now
                 yield _event(change)
     finally:
         feed.unsubscribe(subscriber)
@@ -165,8 +184,18 @@ async def stream(
         "Cache-Control": "no-store",
         "X-Accel-Buffering": "no",  # proxies must pass each event on at once
     }
+
+    async def allowed() -> bool:
+        try:
+            again = await page_api(request)
+            return await again.read(_workspace) == ws
+        except RunfolioError:  # signed out, revoked, no longer a member: the stream ends
+            return False
+
     return StreamingResponse(
-        _events(feed, subscriber, backlog), media_type="text/event-stream", headers=headers
+        _events(feed, subscriber, backlog, allowed),
+        media_type="text/event-stream",
+        headers=headers,
     )
 
 
