@@ -20,7 +20,7 @@ from runfolio.settings import Settings
 from runfolio.store import artifacts as artifact_store
 from runfolio.store import retention
 from runfolio.store.engine import connect, read, write
-from runfolio.store.retention_pass import run_pass
+from runfolio.store.retention_pass import MAX_BATCH, MIN_BATCH, _next_batch, run_pass
 from runfolio.store.space import file_bytes, sqlite_file, vacuum
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
 from tests.retention_data import add_many, add_versions, version_count
@@ -247,3 +247,13 @@ def test_vacuum_shrinks_the_file(tmp_path: Path) -> None:
         assert version_count(engine, "after-vacuum") == 1
     finally:
         engine.dispose()
+
+
+def test_batches_are_sized_to_hold_the_lock_briefly() -> None:
+    """A batch that held the lock 10x too long is cut to a tenth; a quick one grows, at
+    most doubling; the bounds hold."""
+    assert _next_batch(1000, 0.5) == 100
+    assert _next_batch(1000, 0.01) == 2000
+    assert _next_batch(1000, 0.04) == 1250
+    assert _next_batch(100, 60.0) == MIN_BATCH
+    assert _next_batch(MAX_BATCH, 0.001) == MAX_BATCH

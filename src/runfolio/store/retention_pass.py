@@ -36,8 +36,15 @@ from runfolio.store.tables import (
     workspaces,
 )
 
-#: Versions deleted per write transaction (measured by bench/retention_pass.py).
+#: Versions deleted by the first write transaction of a key (measured by
+#: bench/retention_pass.py); later ones are sized to take about TARGET_HOLD seconds.
 BATCH_SIZE = 1000
+#: How long one write transaction of the pass should hold the write lock: the longest a
+#: writer of the API waits for it. A loaded machine deletes fewer versions in that time,
+#: so the batches shrink rather than the waits grow.
+TARGET_HOLD = 0.05
+MIN_BATCH = 50
+MAX_BATCH = 5000
 #: Seconds between two write transactions, for other writers to take the lock.
 PAUSE = 0.01
 
@@ -248,6 +255,12 @@ def _planned(
             yield plan, outcome
 
 
+def _next_batch(batch: int, took: float) -> int:
+    """The size that would have taken about TARGET_HOLD (at most double the last)."""
+    wanted = int(batch * TARGET_HOLD / max(took, 1e-4))
+    return max(MIN_BATCH, min(MAX_BATCH, 2 * batch, wanted))
+
+
 def run_pass(
     engine: Engine,
     *,
@@ -269,18 +282,21 @@ def run_pass(
     if dry_run:
         _run_dry(engine, report, now or utcnow(), batch_size)
     else:
+        batch = batch_size
         for plan, outcome in _planned(engine, report, now or utcnow()):
             if stopping():
                 break
             while not stopping():
-                held = time.perf_counter()
                 with write(engine) as conn:
-                    went = delete_batch(conn, plan, batch_size)
-                report.longest_batch = max(report.longest_batch, time.perf_counter() - held)
+                    held = time.perf_counter()  # from when the lock is ours, to the commit
+                    went = delete_batch(conn, plan, batch)
+                took = time.perf_counter() - held
+                report.longest_batch = max(report.longest_batch, took)
                 outcome.deleted += went
                 time.sleep(pause)  # let the API's writers in between two batches
-                if went < batch_size:
+                if went < batch:
                     break
+                batch = _next_batch(batch, took)
         if blob_files is not None and not stopping():
             with write(engine) as conn:
                 report.blobs_deleted, report.blob_bytes_freed = delete_unreferenced(
