@@ -87,3 +87,10 @@ def test_history_zip_lists_every_version() -> None:
         assert entry["file"] in archive.namelist()
     assert archive.read(manifest["versions"][0]["file"]) == b"# one"
     assert archive.read(manifest["versions"][1]["file"]).count(b"\n") == 50_001
+
+
+def test_table_json_keeps_lists_and_names_columns() -> None:
+    lists = _artifact("table", json.dumps([["a", 1], ["b", None]]))
+    assert json.loads(_text(lists, "json")[1]) == [["a", 1], ["b", None]]
+    columns = _artifact("table", {"x": [1, 2], "y": ["p", "q"]})
+    assert json.loads(_text(columns, "json")[1]) == [{"x": 1, "y": "p"}, {"x": 2, "y": "q"}]

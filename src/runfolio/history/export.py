@@ -81,8 +81,8 @@ def _record(artifact: Artifact) -> dict[str, Any]:
     return record
 
 
-def _json_rows(rows: list[dict[str, Any]]) -> Iterator[str]:
-    """A list of objects as JSON text, a chunk of rows at a time."""
+def _json_rows(rows: Iterable[Any]) -> Iterator[str]:
+    """A list of rows as JSON text, a chunk of rows at a time."""
     parts = ["["]
     size = 1
     for i, row in enumerate(rows):
@@ -107,8 +107,11 @@ def chunks(artifact: Artifact, fmt: Format) -> Iterator[str]:
             raise Invalid("format: only tables download as csv")
         yield from csv_chunks(table.columns, ([cell_text(v) for v in row] for row in table.rows))
         return
-    if table is not None:  # the rows as objects: what a JSON reader expects of a table
-        yield from _json_rows([dict(zip(table.columns, row, strict=True)) for row in table.rows])
+    if table is not None:
+        if table.shape == "lists":  # a table of lists stays one: its columns have no names
+            yield from _json_rows(list(row) for row in table.rows)
+        else:  # rows as objects, whatever the shape: what a JSON reader expects of a table
+            yield from _json_rows(dict(zip(table.columns, row, strict=True)) for row in table.rows)
         return
     yield json.dumps(_record(artifact), ensure_ascii=False, indent=2, allow_nan=True) + "\n"
 

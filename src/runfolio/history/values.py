@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, Literal
 
 from runfolio.schemas.artifacts import parse_table
 
@@ -24,6 +24,7 @@ _LINK = re.compile(r"\[(?P<text>[^\]\n]*)\]\((?P<url>[^()\s]+)\)")
 class Table:
     columns: list[str]
     rows: list[tuple[Any, ...]]  # one value per column (None where a row has none)
+    shape: Literal["objects", "columns", "lists"] = "objects"  # as it was sent
 
 
 def _object_rows(structure: list[dict[str, Any]]) -> Table:
@@ -55,13 +56,14 @@ def as_table(data: Any) -> Table | None:
         lists = list(structure.values())
         height = max((len(col) for col in lists), default=0)
         rows = [tuple(col[i] if i < len(col) else None for col in lists) for i in range(height)]
-        return Table(columns, rows)
+        return Table(columns, rows, "columns")
     if structure and all(isinstance(row, dict) for row in structure):  # list of objects
         return _object_rows(structure)
     width = max((len(row) for row in structure), default=0)  # list of lists
     return Table(
         [str(i + 1) for i in range(width)],
         [tuple(row) + (None,) * (width - len(row)) for row in structure],
+        "lists",
     )
 
 
