@@ -125,3 +125,12 @@ def test_blob_references_in_markdown_and_images() -> None:
     assert render.image_src(f"runfolio-blob:{sha}") == f"/blobs/{sha}"
     assert render.image_src("/etc/passwd") is None  # other relative URLs stay refused
     assert render.image_src(f"//evil.example/blobs/{sha}") is None
+
+
+def test_the_artifacts_list_filters_file_artifacts(api: TestClient) -> None:
+    blob = api.post("/api/blobs", content=b"listed", headers={"Content-Type": "text/plain"})
+    api.post("/api/artifacts/", json={"key": "a-file", "type": "file", "data": blob.json()})
+    api.post("/api/artifacts/", json={"key": "a-note", "type": "markdown", "data": "note"})
+    listed = api.get("/api/ui/artifacts", params={"type": "file"}).json()
+    assert [row["key"] for row in listed["items"]] == ["a-file"]
+    assert 'option value="file" selected' in api.get("/artifacts?type=file").text

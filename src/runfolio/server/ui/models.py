@@ -17,7 +17,7 @@ from runfolio.server.ui.trend_chart import TrendChart
 from runfolio.store.views import RunLabel, RunSummary, TaskRunSummary
 
 # The Type filter's choices: the stored types, and links (markdown that is one link).
-ARTIFACT_TYPES = ("markdown", LINK_TYPE, "table", "image", "progress", "chart", "html")
+ARTIFACT_TYPES = ("markdown", LINK_TYPE, "table", "image", "progress", "chart", "html", "file")
 ARTIFACT_SORTS = (
     ArtifactSort.UPDATED_DESC,
     ArtifactSort.CREATED_DESC,
