@@ -86,6 +86,7 @@ def test_history_zip_lists_every_version() -> None:
     for entry in manifest["versions"]:
         assert entry["file"] in archive.namelist()
     assert archive.read(manifest["versions"][0]["file"]) == b"# one"
+    assert archive.getinfo(manifest["versions"][0]["file"]).date_time[0] == 2026  # its created
     assert archive.read(manifest["versions"][1]["file"]).count(b"\n") == 50_001
 
 

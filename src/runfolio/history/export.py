@@ -164,7 +164,9 @@ def history_zip(key: str, versions: Iterable[Numbered]) -> Iterator[bytes]:
             artifact = entry.artifact
             fmt = formats_for(artifact)[0]
             name = f"v{entry.number:04d}-{artifact.id}.{fmt}"
-            with archive.open(name, "w") as member:
+            info = zipfile.ZipInfo(name, date_time=artifact.created.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w") as member:
                 for chunk in chunks(artifact, fmt):
                     member.write(chunk.encode("utf-8"))
                     if len(sink.parts) > 16:
