@@ -83,7 +83,10 @@ async def upload_blob(
         stager.abort()
         raise
     staged = await run_in_threadpool(stager.finish)
-    blob, created = await api.write(ops.add_blob, files, staged, content_type, name)
+    try:
+        blob, created = await api.write(ops.add_blob, files, staged, content_type, name)
+    finally:
+        files.discard(staged)  # when the write never ran (busy); a no-op once in place
     return model_response(blob, 201 if created else 200)
 
 
