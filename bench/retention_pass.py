@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -169,6 +170,8 @@ def main() -> None:
         "batch": args.batch,
         "pause_s": args.pause,
         "longest_batch_ms": round(report.longest_batch * 1000, 1),
+        "transactions": report.transactions,
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "baseline": baseline,
         "during_pass": during,
         "ratio_max_read": ratio("reads", "max_ms"),

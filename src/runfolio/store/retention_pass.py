@@ -82,8 +82,9 @@ class PassReport:
     blobs_deleted: int | None = None  # None: no blob clean-up was run
     blob_bytes_freed: int | None = None
     seconds: float = 0.0
-    # The longest a write transaction of the pass held the lock, seconds.
+    # The longest a write transaction of the pass held the lock, seconds; how many ran.
     longest_batch: float = 0.0
+    transactions: int = 0
 
     @property
     def versions_deleted(self) -> int:
@@ -292,6 +293,7 @@ def run_pass(
                     went = delete_batch(conn, plan, batch)
                 took = time.perf_counter() - held
                 report.longest_batch = max(report.longest_batch, took)
+                report.transactions += 1
                 outcome.deleted += went
                 time.sleep(pause)  # let the API's writers in between two batches
                 if went < batch:
