@@ -55,10 +55,12 @@ def add_blob(
     if staged.size == 0:
         files.discard(staged)
         raise Invalid.field(("body",), "the upload is empty: send the file's bytes")
+    committed = False
     try:
         with ctx.writing() as (conn, ws):
             # The file is in place before the row that lets anyone read it.
             files.commit(staged)
+            committed = True
             row, created = store.record(
                 conn,
                 ws,
@@ -68,8 +70,12 @@ def add_blob(
                 filename,
                 created_by=ctx.caller.principal.name,
             )
-    finally:
-        files.discard(staged)  # a no-op once committed
+    except BaseException:
+        # A file in place with no row is collected later (delete_unreferenced); the
+        # staged name is only ours until it is moved.
+        if not committed:
+            files.discard(staged)
+        raise
     return _blob(ctx, row), created
 
 

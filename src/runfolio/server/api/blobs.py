@@ -16,7 +16,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from runfolio.errors import TooLarge
+from runfolio.errors import Busy, TooLarge
 from runfolio.ops import blobs as ops
 from runfolio.schemas.blobs import MAX_FILENAME, SHA256_PATTERN, Blob
 from runfolio.server.blob_responses import blob_response
@@ -85,8 +85,9 @@ async def upload_blob(
     staged = await run_in_threadpool(stager.finish)
     try:
         blob, created = await api.write(ops.add_blob, files, staged, content_type, name)
-    finally:
-        files.discard(staged)  # when the write never ran (busy); a no-op once in place
+    except Busy:
+        files.discard(staged)  # the write never ran (add_blob cleans up after itself)
+        raise
     return model_response(blob, 201 if created else 200)
 
 
