@@ -5,17 +5,23 @@ a pass deletes and reports, --vacuum shrinks the SQLite file."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import os
+import time
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
 
+from runfolio.client import RunfolioClient
+from runfolio.schemas.artifacts import ArtifactCreate
 from runfolio.schemas.common import utcnow
 from runfolio.settings import Settings
-from runfolio.store.engine import connect, read
+from runfolio.store.blobfiles import BlobFiles
+from runfolio.store.engine import connect, read, write
 from runfolio.store.retention import list_policies
-from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifacts, blobs
 from tests.cli.helpers import Invoke, assert_failed
 from tests.retention_data import add_many, add_versions, version_count
 
@@ -125,3 +131,38 @@ def test_gc_dry_run_and_vacuum_together_are_refused(cli: Invoke, engine: Engine)
     result = cli("gc", "--dry-run", "--vacuum")
     assert_failed(result)
     assert "--dry-run changes nothing" in result.output
+
+
+def test_gc_deletes_the_blobs_only_deleted_versions_referred_to(
+    cli: Invoke, engine: Engine, settings: Settings, store: RunfolioClient
+) -> None:
+    """A blob referred to by an old version only goes with it (once past its grace
+    time); one the kept version refers to stays."""
+    doomed = store.upload_blob(io.BytesIO(b"old bytes " * 100), "text/plain", "old.txt")
+    kept = store.upload_blob(io.BytesIO(b"new bytes"), "text/plain", "new.txt")
+    now = utcnow()
+    add_versions(engine, "with-files", [dt.timedelta(days=2)], now=now)
+    with write(engine) as conn:
+        # The old version names the old blob; the latest names the kept one.
+        conn.execute(
+            artifacts.update()
+            .where(artifacts.c.key == "with-files")
+            .values(data=f"runfolio-blob:{doomed.sha256}")
+        )
+        hour_ago = now - dt.timedelta(hours=2)
+        conn.execute(blobs.update().values(created=hour_ago))
+    store.create_artifact(
+        ArtifactCreate(key="with-files", type="markdown", data=f"runfolio-blob:{kept.sha256}")
+    )
+    files = BlobFiles(settings.resolved_blob_dir(), settings.blob_max_bytes)
+    old = time.time() - 7200
+    for sha in (doomed.sha256, kept.sha256):
+        os.utime(files.path_of(sha), (old, old))
+    assert cli("retention", "set", "with-files", "--keep-last", "1").exit_code == 0
+    result = cli("gc", "-o", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["versions_deleted"] == 1
+    assert report["blobs_deleted"] == 1 and report["blob_bytes_freed"] == 1000
+    assert not files.path_of(doomed.sha256).exists()
+    assert files.path_of(kept.sha256).exists()
