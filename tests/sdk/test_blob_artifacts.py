@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from runfolio.artifacts import (
     acreate_file_artifact,
@@ -99,6 +101,14 @@ def test_image_from_bytes_path_pil_and_figure(sdk: Sdk, tmp_path: Path) -> None:
     assert sdk.client.read_artifact(by_keyword).data.endswith(hashlib.sha256(data).hexdigest())
     by_url = create_image_artifact("https://example.com/p.png", key="url-image")
     assert sdk.client.read_artifact(by_url).data == "https://example.com/p.png"
+
+
+def test_a_real_pil_image(sdk: Sdk) -> None:
+    image = Image.new("RGB", (13, 7), (250, 100, 0))
+    stored = sdk.client.read_artifact(create_image_artifact(image, key="pil"))
+    with Image.open(io.BytesIO(sdk.read(stored.data))) as loaded:
+        assert (loaded.format, loaded.size) == ("PNG", (13, 7))
+        assert loaded.convert("RGB").getpixel((6, 3)) == (250, 100, 0)
 
 
 def test_the_same_bytes_are_stored_once(sdk: Sdk) -> None:
