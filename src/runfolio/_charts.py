@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from typing import Any, ClassVar
 
 from pydantic import field_validator
@@ -32,6 +34,11 @@ def chart_spec(spec: Any) -> dict[str, Any]:
 
     Raises TypeError for other values or values JSON cannot hold, ValueError when too big.
     """
+    return _checked(spec)[0]
+
+
+def _checked(spec: Any) -> tuple[dict[str, Any], str]:
+    """`chart_spec(spec)` and its JSON text."""
     to_dict = getattr(spec, "to_dict", None)
     if not isinstance(spec, dict) and callable(to_dict):
         spec = to_dict()
@@ -54,8 +61,7 @@ def chart_spec(spec: Any) -> dict[str, Any]:
         raise ValueError(
             f"chart spec is {size:,} bytes as JSON; the limit is {CHART_SPEC_MAX_BYTES:,}"
         )
-    result: dict[str, Any] = plain
-    return result
+    return plain, text
 
 
 def html_document(html: Any) -> str:
@@ -131,11 +137,55 @@ def create_html_artifact(
 # -- update in place ----------------------------------------------------------------
 
 
-def _spec_update(spec: Any, description: str | None) -> ArtifactUpdate:
+class _Written:
+    """The spec this process last wrote by appending, for a few charts, so the next
+    append needs no read (and, like any write, queues in the outbox while the server is
+    away); and one lock per chart, so this process's appends never lose each other's
+    points. Another writer's change in between is overwritten: one writer per chart."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._specs: OrderedDict[tuple[str, uuid.UUID], dict[str, Any]] = OrderedDict()
+        self._locks: dict[uuid.UUID, threading.Lock] = {}
+        self._guard = threading.Lock()
+        self._size = size
+
+    def lock(self, artifact_id: uuid.UUID) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(artifact_id, threading.Lock())
+
+    def get(self, client: RunfolioClient, artifact_id: uuid.UUID) -> dict[str, Any] | None:
+        with self._guard:
+            return self._specs.get((client.target, artifact_id))
+
+    def keep(self, client: RunfolioClient, artifact_id: uuid.UUID, spec: dict[str, Any]) -> None:
+        with self._guard:
+            self._specs[(client.target, artifact_id)] = spec
+            self._specs.move_to_end((client.target, artifact_id))
+            while len(self._specs) > self._size:
+                self._specs.popitem(last=False)
+
+    def forget(self, client: RunfolioClient, artifact_id: uuid.UUID) -> None:
+        with self._guard:
+            self._specs.pop((client.target, artifact_id), None)
+
+
+_written = _Written()
+
+
+def _update(
+    artifact_id: uuid.UUID, spec: Any, description: str | None, client: RunfolioClient | None
+) -> uuid.UUID:
     data = chart_spec(spec)
-    if description:
-        return ArtifactUpdate(data=data, description=description)
-    return ArtifactUpdate(data=data)
+    update = (
+        ArtifactUpdate(data=data, description=description)
+        if description
+        else ArtifactUpdate(data=data)
+    )
+    target = _client(client)
+    with _written.lock(artifact_id):
+        _written.forget(target, artifact_id)  # the next append reads what this wrote
+        target.update_artifact(artifact_id, update)
+    return artifact_id
 
 
 async def aupdate_chart_artifact(
@@ -145,9 +195,7 @@ async def aupdate_chart_artifact(
     client: RunfolioClient | None = None,
 ) -> uuid.UUID:
     """Replace a chart's spec in place (no new version). Returns `artifact_id`."""
-    update = _spec_update(spec, description)
-    await asyncio.to_thread(_client(client).update_artifact, artifact_id, update)
-    return artifact_id
+    return await asyncio.to_thread(_update, artifact_id, spec, description, client)
 
 
 @_dual(aupdate_chart_artifact)
@@ -158,25 +206,25 @@ def update_chart_artifact(
     client: RunfolioClient | None = None,
 ) -> uuid.UUID:
     """Replace a chart's spec in place (no new version). Returns `artifact_id`."""
-    _client(client).update_artifact(artifact_id, _spec_update(spec, description))
-    return artifact_id
+    return _update(artifact_id, spec, description, client)
 
 
 def _rows(values: Any) -> list[Any]:
+    """The points as a list of plain dicts of their own (later changes to the caller's
+    dicts do not reach the kept spec; NaN becomes null)."""
     if isinstance(values, dict):
-        return [values]
+        values = [values]
     if isinstance(values, list | tuple) and all(isinstance(v, dict) for v in values):
-        return list(values)
+        rows: list[Any] = _encoding._plain(list(values))
+        return rows
     raise TypeError("values must be a dict (one data point) or a list of dicts")
 
 
-def with_values(spec: Any, values: Any, dataset: str | None = None) -> dict[str, Any]:
-    """`spec` (changed in place: the artifact's data as just read) with `values` added to
-    its inline data (`data.values`), or to the top-level dataset `datasets[dataset]`
-    (made when missing)."""
+def with_values(spec: Any, rows: list[Any], dataset: str | None = None) -> dict[str, Any]:
+    """`spec` (changed in place) with `rows` added to its inline data (`data.values`), or
+    to the top-level dataset `datasets[dataset]` (made when missing)."""
     if not isinstance(spec, dict):
         raise ValueError("the artifact's data is not a chart spec (a JSON object)")
-    rows = _rows(values)
     if dataset is not None:
         datasets = spec.setdefault("datasets", {})
         if not isinstance(datasets, dict):
@@ -200,13 +248,18 @@ def _append(
     artifact_id: uuid.UUID, values: Any, dataset: str | None, client: RunfolioClient | None
 ) -> uuid.UUID:
     target = _client(client)
-    _rows(values)  # refuse bad values before reading anything
-    found = target.read_artifact(artifact_id)
-    if found.type != "chart":
-        raise ValueError(f"artifact {artifact_id} is of type {found.type!r}, not 'chart'")
-    target.update_artifact(
-        artifact_id, ArtifactUpdate(data=with_values(found.data, values, dataset))
-    )
+    rows = _rows(values)  # refuse bad values before reading anything
+    with _written.lock(artifact_id):
+        spec = _written.get(target, artifact_id)
+        _written.forget(target, artifact_id)  # kept again only once written
+        if spec is None:
+            found = target.read_artifact(artifact_id)
+            if found.type != "chart":
+                raise ValueError(f"artifact {artifact_id} is of type {found.type!r}, not 'chart'")
+            spec = found.data
+        spec = with_values(spec, rows, dataset)
+        target.update_artifact(artifact_id, ArtifactUpdate(data=spec))
+        _written.keep(target, artifact_id, spec)
     return artifact_id
 
 
@@ -230,7 +283,9 @@ def append_chart_values(
     """Add data points (a dict or a list of dicts) to a chart in place: to its inline
     `data.values`, or to the top-level dataset `dataset`. Returns `artifact_id`.
 
-    It reads the spec and writes it back whole: two writers appending to the same
-    chart at once can lose one's points, so give each writer its own chart.
+    The whole spec is written each time. The first append in a process reads it; later
+    ones start from what this process wrote (so, while the server is away, they queue
+    like any write), and appends from this process's threads never lose each other's
+    points. A change made elsewhere in between is overwritten: one writer per chart.
     """
     return _append(artifact_id, values, dataset, client)

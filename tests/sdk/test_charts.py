@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import uuid
 from typing import Any
 
@@ -201,3 +202,40 @@ def test_a_chart_inside_a_flow_carries_its_run(client: RunfolioClient) -> None:
     stored = client.read_artifact(chart_id)
     assert stored.flow_run_id is not None
     assert len(stored.data["data"]["values"]) == 2
+
+
+def test_appends_from_many_threads_lose_no_point(client: RunfolioClient) -> None:
+    chart_id = create_chart_artifact(spec([]))
+
+    def writer(w: int) -> None:
+        for i in range(10):
+            append_chart_values(chart_id, {"step": w * 100 + i, "loss": 0.5})
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    values = client.read_artifact(chart_id).data["data"]["values"]
+    assert sorted(v["step"] for v in values) == sorted(
+        w * 100 + i for w in range(6) for i in range(10)
+    )
+
+
+def test_appended_points_are_copied_and_nan_becomes_null(client: RunfolioClient) -> None:
+    chart_id = create_chart_artifact(spec([]))
+    point = {"step": 0, "loss": math.nan}
+    append_chart_values(chart_id, point)
+    point["step"] = 99  # the caller's dict changes later: what was appended does not
+    append_chart_values(chart_id, {"step": 1, "loss": 0.5})
+    values = client.read_artifact(chart_id).data["data"]["values"]
+    assert values == [{"step": 0, "loss": None}, {"step": 1, "loss": 0.5}]
+
+
+def test_an_update_between_appends_is_built_upon(client: RunfolioClient) -> None:
+    chart_id = create_chart_artifact(spec([]))
+    append_chart_values(chart_id, {"step": 0, "loss": 1.0})
+    update_chart_artifact(chart_id, spec([{"step": 10, "loss": 0.1}]))
+    append_chart_values(chart_id, {"step": 11, "loss": 0.05})
+    values = client.read_artifact(chart_id).data["data"]["values"]
+    assert [v["step"] for v in values] == [10, 11]
