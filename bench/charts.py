@@ -5,15 +5,16 @@ On the embedded client (a SQLite file in a temp dir, nothing else running), for 
 line chart already holding N points (N = 100, 1,000, 10,000 by default), medians of
 `--runs` calls, round-robin in the same run:
 
-- append: `append_chart_values(id, one_point)` — reads the spec, adds the point,
-  writes the spec back (PATCH in place);
+- append: `append_chart_values(id, one_point)` — adds the point to the spec this
+  process last wrote (the first append reads it), writes the spec back (PATCH in place);
 - update: `update_chart_artifact(id, spec)` with the same N+1 points the caller
   already holds (the baseline: what a script does without `append_chart_values`);
 - progress: `update_progress_artifact(id, 50)`, the smallest in-place write
   (the floor).
 
-The ratio append/update is the price of the read; append/progress what a growing
-spec costs. Run by hand, never in CI:
+The ratio append/update is what appending adds to a blind update of the same size
+(about nothing once the spec is kept); append/progress what a growing spec costs.
+Run by hand, never in CI:
 
     .venv/bin/python bench/charts.py --points 100 1000 10000 --runs 30
 """
