@@ -174,6 +174,12 @@ class Settings(BaseSettings):
         le=60,
         description="How often each server process looks for webhook deliveries that are due.",
     )
+    webhook_log_days: float = Field(
+        default=30.0,
+        gt=0,
+        le=3650,
+        description="Days a delivered or failed webhook delivery stays in the delivery log.",
+    )
     webhook_allow_private: bool = Field(
         default=True,
         description="Whether webhooks may call loopback, private and link-local addresses "

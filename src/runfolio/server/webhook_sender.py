@@ -44,6 +44,8 @@ BATCH = 20
 #: The longest wait between two tries of one delivery.
 MAX_RETRY_DELAY = 3600.0
 ERROR_MAX = 500
+#: Seconds between two prunings of the delivery log.
+PRUNE_EVERY = 3600.0
 
 
 def body_bytes(payload: Any) -> bytes:
@@ -88,6 +90,7 @@ class WebhookSender:
         self._slots = asyncio.Semaphore(BATCH)
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self._pruned: float | None = None
         # Longer than a call may take, so a claim does not lapse while its call runs.
         self._lease = dt.timedelta(seconds=settings.webhook_timeout * 3 + 5)
 
@@ -124,11 +127,28 @@ class WebhookSender:
                     task.add_done_callback(self._done)
                 if len(claimed) == BATCH:
                     continue  # more may be due
+                await self._prune_now_and_then()
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._settings.webhook_poll_seconds)
                 except TimeoutError:
                     pass
+
+    async def _prune_now_and_then(self) -> None:
+        """Drop delivery log entries older than RUNFOLIO_WEBHOOK_LOG_DAYS (once an hour)."""
+        now = asyncio.get_running_loop().time()
+        if self._pruned is not None and now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        before = utcnow() - dt.timedelta(days=self._settings.webhook_log_days)
+        try:
+            await self._gate.write(self._prune, before)
+        except Exception:
+            log.exception("webhook sender: cannot prune the delivery log")
+
+    def _prune(self, before: dt.datetime) -> None:
+        with write(self._engine) as conn:
+            store.prune(conn, before)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
@@ -166,6 +186,9 @@ class WebhookSender:
             final = True
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # e.g. a URL httpx cannot use: recorded, never a lost task
+            log.exception("webhook delivery %s: unexpected error", row.id)
+            error = f"{type(exc).__name__}: {exc}"
         attempts = row.attempts + 1
         await self._gate.write(self._record, row, attempts, code, error, final)
 

@@ -325,6 +325,16 @@ def record_outcome(
     )
 
 
+def prune(conn: Connection, before: dt.datetime) -> int:
+    """Delete delivered and failed deliveries made before `before`; how many."""
+    done = conn.execute(
+        delete(webhook_deliveries).where(
+            webhook_deliveries.c.status != PENDING, webhook_deliveries.c.created < before
+        )
+    )
+    return int(done.rowcount)
+
+
 def pending_count(conn: Connection) -> int:
     return int(
         conn.execute(
