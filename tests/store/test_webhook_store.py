@@ -31,7 +31,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def _count(engine: Engine) -> int:
     with read(engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(webhook_deliveries)).scalar())
+        return int(conn.execute(select(func.count()).select_from(webhook_deliveries)).scalar_one())
 
 
 def test_claims_are_exclusive_until_the_lease_ends(engine: Engine) -> None:
