@@ -11,7 +11,6 @@ held in one buffer (its PNG).
 from __future__ import annotations
 
 import io
-import mimetypes
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +47,10 @@ def sniff(head: bytes) -> str | None:
 def _guess(name: str | None) -> str | None:
     if not name:
         return None
+    # Imported at the first named upload: it costs a few ms, and every script that
+    # publishes an artifact loads this module.
+    import mimetypes
+
     kind, _ = mimetypes.guess_type(name, strict=False)
     return kind
 
