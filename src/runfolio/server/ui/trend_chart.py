@@ -9,6 +9,8 @@ the page's CSP (`script-src 'self'`) has nothing to allow.
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel
 
 from runfolio.history.trends import TrendSeries
@@ -58,7 +60,7 @@ def _label(value: float) -> str:
     return f"{value:,.6g}" if abs(value) >= 1000 else f"{value:.6g}"
 
 
-def _panel(key: str, series: TrendSeries, numbers: list[int]) -> ChartPanel:
+def _panel(series: TrendSeries, numbers: list[int], hrefs: dict[uuid.UUID, str]) -> ChartPanel:
     place = {n: i for i, n in enumerate(numbers)}
     first, last = numbers[0], numbers[-1]
     span_x = WIDTH - RIGHT - LEFT
@@ -73,13 +75,13 @@ def _panel(key: str, series: TrendSeries, numbers: list[int]) -> ChartPanel:
         return LEFT + (span_x / 2 if last == first else (n - first) / (last - first) * span_x)
 
     points = [
-        ChartPoint(
+        ChartPoint.model_construct(  # built from checked values: no validation
             x=round(x_of(p.number), 2),
             y=round(TOP + (high - p.value) / (high - low) * span_y, 2),
             number=p.number,
             value=p.value,
             title=f"{series.name} · v{p.number}: {_label(p.value)} · {p.created:{_WHEN}} UTC",
-            href=urls.artifact_key(key, p.id),
+            href=hrefs[p.id],
         )
         for p in series.points
     ]
@@ -109,11 +111,14 @@ def trend_chart(
     drawn = [s for s in series if len(s.points) >= 2]
     if not drawn or not numbers:
         return None
+    # One URL per version, shared by its points in every panel.
+    ids = {p.id for s in drawn for p in s.points}
+    hrefs = {version: urls.artifact_key(key, version) for version in ids}
     return TrendChart(
         first_number=numbers[0],
         last_number=numbers[-1],
         versions_read=len(numbers),
         versions_total=versions_total,
-        panels=[_panel(key, s, numbers) for s in drawn],
+        panels=[_panel(s, numbers, hrefs) for s in drawn],
         series=series,
     )
