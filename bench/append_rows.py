@@ -1,18 +1,19 @@
 #!/usr/bin/env python3
 """Appending rows to a large table artifact, beside re-sending the whole table.
 
-Starts a real `runfolio server start` (SQLite, open) on 127.0.0.1 in a temp home,
-creates one table artifact of `--rows` rows (default 100,000 x 4 columns) over
-HTTP, then, round-robin in the same run:
+Starts a real `runfolio server start` (open; SQLite in a temp home, or the database
+of `--database-url`) on 127.0.0.1, creates one table artifact of `--rows` rows
+(default 100,000 x 4 columns) over HTTP, then, round-robin in blocks, in the same run:
 
 - append: `POST /api/artifacts/{id}/rows` with `--append` new rows (default 100);
 - patch: `PATCH /api/artifacts/{id}` with the whole table plus those rows, the
   only way to add rows without the append route (the baseline).
 
 For each it reports the request's wall time on loopback (client side) and the
-server process's CPU time per request (utime + stime from /proc, so the client's
-encoding is not counted): wall medians and CPU means over `--runs` requests. Target: an append of
-100 rows to a 100,000-row table in at most 20 ms. Run by hand, never in CI:
+server process's CPU time per request (utime + stime from /proc; the client's
+encoding and PostgreSQL's own processes are not counted): wall medians, CPU means.
+Target: an append of 100 rows to a 100,000-row table in at most 20 ms. Run by hand,
+never in CI:
 
     .venv/bin/python bench/append_rows.py --rows 100000 --append 100 --runs 40
 """
@@ -52,10 +53,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(home: Path, port: int, database_url: str | None) -> subprocess.Popen[bytes]:
     exe = shutil.which("runfolio", path=str(Path(sys.executable).parent)) or "runfolio"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env.update(RUNFOLIO_HOME=str(home), RUNFOLIO_SERVER_PORT=str(port))
+    if database_url:
+        env["RUNFOLIO_DATABASE_URL"] = database_url
     proc = subprocess.Popen(
         [exe, "server", "start"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -111,6 +114,9 @@ def main() -> None:
     ap.add_argument("--append", type=int, default=100)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--block", type=int, default=10, help="requests of one kind in a row")
+    ap.add_argument(
+        "--database-url", help="the server's database (default: SQLite in the temp home)"
+    )
     a = ap.parse_args()
 
     base = make_rows(0, a.rows)
@@ -123,7 +129,7 @@ def main() -> None:
     results: dict[str, list[tuple[float, float]]] = {"append": [], "patch": []}
     try:
         port = free_port()
-        proc = start_server(work / "home", port)
+        proc = start_server(work / "home", port, a.database_url)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}/api", timeout=300) as http:
                 made = http.post("/artifacts/", json={"type": "table", "data": json.dumps(base)})
@@ -171,6 +177,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "database": "postgresql" if a.database_url else "sqlite",
                 "table_rows": a.rows,
                 "rows_added_per_request": a.append,
                 "runs": a.runs,
