@@ -251,9 +251,11 @@ def test_vacuum_shrinks_the_file(tmp_path: Path) -> None:
 
 def test_batches_are_sized_to_hold_the_lock_briefly() -> None:
     """A batch that held the lock 10x too long is cut to a tenth; a quick one grows, at
-    most doubling; the bounds hold."""
-    assert _next_batch(1000, 0.5) == 100
-    assert _next_batch(1000, 0.01) == 2000
-    assert _next_batch(1000, 0.04) == 1250
-    assert _next_batch(100, 60.0) == MIN_BATCH
-    assert _next_batch(MAX_BATCH, 0.001) == MAX_BATCH
+    most doubling; a key's short, quick last batch changes nothing; the bounds hold."""
+    assert _next_batch(1000, 1000, 0.5) == 100
+    assert _next_batch(1000, 1000, 0.01) == 2000
+    assert _next_batch(1000, 1000, 0.04) == 1250
+    assert _next_batch(1000, 10, 0.001) == 1000
+    assert _next_batch(1000, 990, 0.99) == 50
+    assert _next_batch(100, 100, 60.0) == MIN_BATCH
+    assert _next_batch(MAX_BATCH, MAX_BATCH, 0.001) == MAX_BATCH

@@ -37,9 +37,10 @@ from runfolio.store.tables import (
     workspaces,
 )
 
-#: Versions deleted by the first write transaction of a key (measured by
-#: bench/retention_pass.py); later ones are sized to take about TARGET_HOLD seconds.
-BATCH_SIZE = 1000
+#: Versions deleted by the pass's first write transaction; later ones are sized to hold
+#: the lock about TARGET_HOLD seconds (bench/retention_pass.py). Deleting a whole key
+#: (`ops.deletes`) uses it as is.
+BATCH_SIZE = 500
 #: How long one write transaction of the pass should hold the write lock: the longest a
 #: writer of the API waits for it. A loaded machine deletes fewer versions in that time,
 #: so the batches shrink rather than the waits grow.
@@ -260,9 +261,14 @@ def _planned(
             yield plan, outcome
 
 
-def _next_batch(batch: int, took: float) -> int:
-    """The size that would have taken about TARGET_HOLD (at most double the last)."""
-    wanted = int(batch * TARGET_HOLD / max(took, 1e-4))
+def _next_batch(batch: int, went: int, took: float) -> int:
+    """The size that would have held the lock about TARGET_HOLD (at most double the last).
+
+    A key's short last batch that was quick says nothing about a full one: kept as is.
+    """
+    if went < batch and took <= TARGET_HOLD:
+        return batch
+    wanted = int(max(went, 1) * TARGET_HOLD / max(took, 1e-4))
     return max(MIN_BATCH, min(MAX_BATCH, 2 * batch, wanted))
 
 
@@ -300,9 +306,9 @@ def run_pass(
                 report.transactions += 1
                 outcome.deleted += went
                 time.sleep(pause)  # let the API's writers in between two batches
-                if went < batch:
+                done, batch = went < batch, _next_batch(batch, went, took)
+                if done:
                     break
-                batch = _next_batch(batch, took)
         if blob_files is not None and not stopping():
             with write(engine) as conn:
                 report.blobs_deleted, report.blob_bytes_freed = delete_unreferenced(
