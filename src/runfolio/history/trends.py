@@ -78,7 +78,7 @@ def trend_series(versions: Iterable[VersionData]) -> list[TrendSeries]:
                 if len(found) >= MAX_SERIES:
                     continue
                 series = found[name, source] = TrendSeries(name=name, source=source, points=[])
-            point = TrendPoint.model_construct(  # built from checked values
+            point = TrendPoint(
                 number=version.number, id=version.id, created=version.created, value=value
             )
             series.points.append(point)

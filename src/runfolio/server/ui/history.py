@@ -34,6 +34,7 @@ from runfolio.store.views import VersionText
 # The chart reads the newest versions only, and only data up to this size: a trend
 # of table cells comes from small (metrics) tables, never from parsing megabytes.
 TREND_VERSIONS = 200
+KEY_PAGE_TREND_VERSIONS = 50  # the key page's compact chart; its trends page has more
 TREND_DATA_CHARS = 64_000
 CHOICES = 200  # versions offered in the compare form's lists (the newest)
 VERSION_HELP = "a version number as on the timeline (1 = the first) or an artifact id"
@@ -171,9 +172,11 @@ def compare_page(
 # -- trends -----------------------------------------------------------------------------
 
 
-def _series(conn: Connection, ws: uuid.UUID, key: str) -> tuple[list[TrendSeries], list[int]]:
+def _series(
+    conn: Connection, ws: uuid.UUID, key: str, limit: int = TREND_VERSIONS
+) -> tuple[list[TrendSeries], list[int]]:
     found = history_store.recent_numbers(
-        conn, ws, key, limit=TREND_VERSIONS, max_data_chars=TREND_DATA_CHARS
+        conn, ws, key, limit=limit, max_data_chars=TREND_DATA_CHARS
     )
     # Rows appended in place count as the table's (its last row is the newest one); a
     # table too large to read gives its appended rows alone, which end the same way.
@@ -199,7 +202,7 @@ def _series(conn: Connection, ws: uuid.UUID, key: str) -> tuple[list[TrendSeries
 
 def key_trends(conn: Connection, ws: uuid.UUID, key: str, versions_total: int) -> TrendChart | None:
     """The key page's trends chart, or None when no series has two points."""
-    series, numbers = _series(conn, ws, key)
+    series, numbers = _series(conn, ws, key, KEY_PAGE_TREND_VERSIONS)
     return trend_chart(key, series, numbers, versions_total)
 
 

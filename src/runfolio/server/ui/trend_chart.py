@@ -75,7 +75,7 @@ def _panel(series: TrendSeries, numbers: list[int], hrefs: dict[uuid.UUID, str])
         return LEFT + (span_x / 2 if last == first else (n - first) / (last - first) * span_x)
 
     points = [
-        ChartPoint.model_construct(  # built from checked values: no validation
+        ChartPoint(
             x=round(x_of(p.number), 2),
             y=round(TOP + (high - p.value) / (high - low) * span_y, 2),
             number=p.number,
