@@ -157,3 +157,16 @@ def test_other_types_compare_as_json_without_failing(api: TestClient) -> None:
     assert api.get("/api/ui/artifacts/key/html-key/compare").json()["diff"]["kind"] == "text"
     page = api.get("/artifacts/key/html-key/compare")
     assert page.status_code == 200 and "<p>two</p>" not in page.text  # never inlined raw
+
+
+def test_compared_data_is_escaped(api: TestClient) -> None:
+    evil = "<script>alert(1)</script>"
+    _post(api, "xss-table", "table", json.dumps([{"k": "a", "v": "safe"}]))
+    _post(api, "xss-table", "table", json.dumps([{"k": "a", "v": evil}, {evil: 1}]))
+    page = api.get("/artifacts/key/xss-table/compare").text
+    assert evil not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    _post(api, "xss-md", "markdown", "# Title")
+    _post(api, "xss-md", "markdown", '# Title\n<img src=x onerror="alert(1)"> ' + evil)
+    page = api.get("/artifacts/key/xss-md/compare").text
+    assert "onerror=" not in page.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
+    assert evil not in page
