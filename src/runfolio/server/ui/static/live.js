@@ -15,6 +15,8 @@
   "use strict";
 
   var INTERVAL_MS = 1000;
+  var LIVE_GAP_MS = 100;
+  var REGION_GAP_MS = 300;
   var RETRY_STREAM_MS = 5000; // after the server refused a stream (too many, stopping)
 
   function stateClass(type) { return "state-" + String(type || "unknown").toLowerCase(); }
@@ -114,16 +116,20 @@
     if (update.graph) drawGraph(update.graph);
   }
 
-  // One fetch at a time per kind; a change during a fetch asks for one more after it.
-  function serial(work) {
+  // One fetch at a time per kind; changes during a fetch ask for one more, at least
+  // `gapMs` after it (a busy flow writing many times a second costs each open page a
+  // few fetches a second, not one per write).
+  function serial(work, gapMs) {
     var busy = false, again = false;
     function run() {
       if (busy) { again = true; return; }
       busy = true;
       work().catch(function () { /* the next change or poll tries again */ })
         .finally(function () {
-          busy = false;
-          if (again) { again = false; run(); }
+          setTimeout(function () {
+            busy = false;
+            if (again) { again = false; run(); }
+          }, again ? gapMs : 0);
         });
     }
     return run;
@@ -182,7 +188,7 @@
             status();
           }
         });
-    });
+    }, LIVE_GAP_MS);
 
     // Each region's HTML as the server sent it, kept before other scripts change it.
     var served = new WeakMap();
@@ -220,7 +226,7 @@
             swapRegion(region, fresh);
           });
         });
-    });
+    }, REGION_GAP_MS);
 
     function changed(change) {
       if (change.topic === "artifact") {
