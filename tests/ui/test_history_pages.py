@@ -170,3 +170,24 @@ def test_compared_data_is_escaped(api: TestClient) -> None:
     page = api.get("/artifacts/key/xss-md/compare").text
     assert "onerror=" not in page.replace("onerror=&#34;", "").replace("onerror=&quot;", "")
     assert evil not in page
+
+
+def test_each_kind_renders_and_a_single_version_compares_with_itself(api: TestClient) -> None:
+    _post(api, "cmp-progress", "progress", 40.0)
+    _post(api, "cmp-progress", "progress", 62.5)
+    page = api.get("/artifacts/key/cmp-progress/compare").text
+    assert 'class="value-after">62.5<' in page and ">+22.5<" in page
+    _post(api, "cmp-link", "markdown", "[old](https://example.com/old)")
+    _post(api, "cmp-link", "markdown", "[new](https://example.com/new)")
+    page = api.get("/artifacts/key/cmp-link/compare").text
+    assert "<code>https://example.com/old</code>" in page and 'href="https://example.com/new"' in page
+    _post(api, "cmp-image", "image", "https://example.com/a.png")
+    _post(api, "cmp-image", "image", "javascript:alert(1)")
+    page = api.get("/artifacts/key/cmp-image/compare").text
+    assert 'src="https://example.com/a.png"' in page and 'src="javascript:' not in page
+    _post(api, "cmp-single", "markdown", "# only")
+    twin = api.get("/api/ui/artifacts/key/cmp-single/compare").json()
+    assert twin["diff"]["identical"] and twin["before"]["number"] == twin["after"]["number"] == 1
+    assert "These versions do not differ." in api.get("/artifacts/key/cmp-single/compare").text
+    key_page = api.get("/artifacts/key/cmp-single").text
+    assert 'id="compare-form"' not in key_page and 'id="download-history"' in key_page
