@@ -180,7 +180,8 @@ def test_each_kind_renders_and_a_single_version_compares_with_itself(api: TestCl
     _post(api, "cmp-link", "markdown", "[old](https://example.com/old)")
     _post(api, "cmp-link", "markdown", "[new](https://example.com/new)")
     page = api.get("/artifacts/key/cmp-link/compare").text
-    assert "<code>https://example.com/old</code>" in page and 'href="https://example.com/new"' in page
+    assert "<code>https://example.com/old</code>" in page
+    assert 'href="https://example.com/new"' in page
     _post(api, "cmp-image", "image", "https://example.com/a.png")
     _post(api, "cmp-image", "image", "javascript:alert(1)")
     page = api.get("/artifacts/key/cmp-image/compare").text
