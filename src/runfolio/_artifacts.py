@@ -71,6 +71,18 @@ class StoredArtifact(_ArtifactRecord):
         stored._client = client
         return stored
 
+    def __eq__(self, other: object) -> bool:
+        # Equal to the stored version it holds, whichever client it was read through.
+        if isinstance(other, _ArtifactRecord):
+            return dict(self) == dict(other)
+        return NotImplemented
+
+    def __getstate__(self) -> dict[Any, Any]:
+        # Pickled (for a task on another worker, say) without the client it was read
+        # through: a connection pool cannot travel; `update()` there uses that run's client.
+        state = super().__getstate__()
+        return {**state, "__pydantic_private__": {"_client": None}}
+
     def _changes(self, data: Any, description: Any, metadata_: Any) -> ArtifactUpdate:
         fields: dict[str, Any] = {}
         if data is not _UNSET:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
 import uuid
 
 import pytest
@@ -157,3 +158,14 @@ def test_stored_artifact_update(transport: RunfolioClient) -> None:
     table = TableArtifact(table=[{"a": 1}]).create(client=transport)
     table.update(data=[{"a": 2}, {"a": 3}])  # a table is encoded as create encodes it
     assert json.loads(transport.read_artifact(table.id).data) == [{"a": 2}, {"a": 3}]
+
+
+def test_stored_artifact_equals_its_version_and_pickles(transport: RunfolioClient) -> None:
+    stored = MarkdownArtifact(markdown="# v1").create(client=transport)
+    read = transport.read_artifact(stored.id)
+    assert stored == read and read == stored  # the version it holds, whichever class
+    copy = pickle.loads(pickle.dumps(stored))  # a task's result sent to another process
+    assert copy == stored
+    copy.update(data="# v2", client=transport)
+    assert transport.read_artifact(stored.id).data == "# v2"
+    assert stored != transport.read_artifact(stored.id)  # it holds the version it read
