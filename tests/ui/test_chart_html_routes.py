@@ -176,3 +176,14 @@ def test_null_data_says_so_instead_of_an_empty_chart_or_frame(api: TestClient) -
     page = api.get(f"/artifacts/{html['id']}").text
     assert "No document." in page and "<iframe" not in page
     assert api.get(f"/artifacts/{html['id']}/frame").status_code == 404
+
+
+def test_artifacts_page_filters_by_the_new_types(api: TestClient) -> None:
+    _create(api, key="a-chart", type="chart", data=SPEC)
+    _create(api, key="a-report", type="html", data=DOC)
+    _create(api, key="a-note", type="markdown", data="# note")
+    for type_, key in (("chart", "a-chart"), ("html", "a-report")):
+        items = api.get("/api/ui/artifacts", params={"type": type_}).json()["items"]
+        assert [(i["key"], i["kind"]) for i in items] == [(key, type_)]
+    page = api.get("/artifacts").text
+    assert '<option value="chart"' in page and '<option value="html"' in page
