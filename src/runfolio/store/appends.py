@@ -1,10 +1,10 @@
 """Rows appended to a table artifact in place, and the table they make when read.
 
 An append writes only its own rows (one `artifact_row_appends` row per call) and
-never rewrites the stored table, so its cost does not grow with the table. Reads
-merge the appended rows into the table's `data` (a JSON string, as the protocol
-stores tables: parsed, extended and written again). A whole replacement of the
-data (PATCH) drops the rows appended to the old table.
+never rewrites the stored table's text. Reads merge the appended rows into the
+table's `data` (a JSON string, as the protocol stores tables): spliced onto the end
+of the array's text, or, for a table of columns, parsed, extended and written again.
+A whole replacement of the data (PATCH) drops the rows appended to the old table.
 
 Checking that appended rows fit the table reads only the table's first row
 (a prefix of the stored text); the whole table is parsed only when that is not
@@ -262,8 +262,7 @@ def _check_rows(
     columns = _columns_of(table)
     if columns.names is None and columns.width is None:
         first = _first_appended(conn, workspace_id, artifact_id)
-        columns = _columns_of_first_row(first) if first is not None else _rows_shape(rows)
-    assert columns is not None
+        columns = (_columns_of_first_row(first) if first is not None else None) or _rows_shape(rows)
     bad = _mismatch(rows, columns)
     if bad is not None:
         index, why = bad
