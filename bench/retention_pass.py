@@ -6,10 +6,10 @@ and a policy keeping the last 10 of each, starts a real `runfolio server start` 
 and runs a client against the server the whole time (one thread reading: a key's
 latest and a filter; one thread writing: artifact creates). Measured in the same run:
 
-- baseline: the client's request times for a few seconds with no pass running;
-- pass: the same client while the pass runs in this process (as `runfolio gc` does,
-  a process apart from the server: its write transactions and the server's queue on
-  SQLite's file lock), its total time, and its longest write transaction.
+- pass: the client while the pass runs in this process (as `runfolio gc` does, a
+  process apart from the server: its write transactions and the server's queue on
+  SQLite's file lock), the pass's total time, and its longest write transaction;
+- baseline: the same client right after, for as long again, with no pass running.
 
 Prints JSON: pass seconds, versions deleted, the longest request of each kind during
 the pass and in the baseline, p99s, and their ratios. Run by hand, never in CI:
@@ -124,8 +124,8 @@ def main() -> None:
     parser.add_argument("--versions", type=int, default=1000)
     parser.add_argument("--keep-last", type=int, default=10)
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between batches")
-    parser.add_argument("--batch", type=int, default=1000, help="versions per transaction")
-    parser.add_argument("--baseline-seconds", type=float, default=5.0)
+    parser.add_argument("--batch", type=int, default=500, help="first transaction's versions")
+    parser.add_argument("--baseline-seconds", type=float, default=5.0, help="at least")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="retention-bench-") as tmp:
@@ -142,11 +142,12 @@ def main() -> None:
         env = {"RUNFOLIO_RETENTION_INTERVAL": "0"}  # only this script's pass runs
         with running_server(home, env) as server, Load(server.api_url, args.keys) as load:
             time.sleep(1.0)  # warm up
-            base_start = time.perf_counter()
-            time.sleep(args.baseline_seconds)
-            base_end = pass_start = time.perf_counter()
+            pass_start = time.perf_counter()
             report = run_pass(engine, pause=args.pause, batch_size=args.batch)
-            pass_end = time.perf_counter()
+            pass_end = base_start = time.perf_counter()
+            # The same client for as long again with no pass: the baseline of this run.
+            time.sleep(max(args.baseline_seconds, pass_end - pass_start))
+            base_end = time.perf_counter()
         engine.dispose()
     baseline = {
         "reads": _stats(_window(load.reads, base_start, base_end)),
