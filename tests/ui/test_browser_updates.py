@@ -28,6 +28,7 @@ def test_a_table_with_appended_rows(page: Page, seed: Seed, ui_server: ServerPro
     )
     _append(seed, table["id"], [{"name": "c", "n": 3}])
     _append(seed, table["id"], [{"name": "d", "n": 4}, {"n": 5, "name": "e"}])
+    hostile = '<img src=x onerror="document.title=1">'
 
     page.goto(f"/artifacts/{table['id']}")
     changes = page.locator(".artifact-changes")
@@ -46,14 +47,21 @@ def test_a_table_with_appended_rows(page: Page, seed: Seed, ui_server: ServerPro
     expect(page.locator(".artifact-changes .rows-appended")).to_have_text("3 rows appended")
     expect(page.locator("[data-renderer=table] tbody tr")).to_have_count(5)
 
+    # Appended cells are text like any other: shown as written, never markup.
+    _append(seed, table["id"], [{"name": hostile, "n": 6}])
+    page.goto(f"/artifacts/{table['id']}")
+    expect(page.locator("[data-renderer=table] tbody tr").nth(5).locator("td").first).to_have_text(
+        hostile
+    )
+    expect(page.locator("[data-renderer=table] img")).to_have_count(0)
+    assert page.title() != "1"
     with httpx.Client(base_url=ui_server.url) as http:
         twin = http.get(f"/api/ui/artifacts/{table['id']}").json()
         csv = http.get(f"/artifacts/{table['id']}/table.csv").text
-    assert twin["artifact"]["rows_appended"] == 3
-    assert [row["name"] for row in json.loads(twin["artifact"]["artifact"]["data"])] == list(
-        "abcde"
-    )
-    assert csv.splitlines()[1:] == ["a,1", "b,2", "c,3", "d,4", "e,5"]
+    assert twin["artifact"]["rows_appended"] == 4
+    names = [row["name"] for row in json.loads(twin["artifact"]["artifact"]["data"])]
+    assert names == [*"abcde", hostile]
+    assert csv.splitlines()[1:6] == ["a,1", "b,2", "c,3", "d,4", "e,5"]
 
 
 def test_updated_shows_only_after_a_change(page: Page, seed: Seed) -> None:
