@@ -14,7 +14,7 @@ import pytest
 from runfolio.client import RunfolioClient, client_for
 from runfolio.settings import Settings
 from tests.cli.helpers import Invoke, add, assert_failed, make_invoke
-from tests.servers import ServerProcess
+from tests.servers import ServerProcess, running_server
 
 BEFORE = [
     {"name": "alpha", "score": 1},
@@ -130,7 +130,13 @@ def test_export_formats_and_files(
 
 
 @pytest.mark.server
-def test_diff_and_export_against_a_server(server: ServerProcess, tmp_path: Path) -> None:
+def test_diff_and_export_against_a_server(tmp_path: Path) -> None:
+    # Once, on SQLite: the transport is what differs here, not the database.
+    with running_server(tmp_path / "server-home") as server:
+        _against(server, tmp_path)
+
+
+def _against(server: ServerProcess, tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "unused", database_url=None, api_url=server.api_url)
     remote = client_for(settings)
     cli = make_invoke(settings)
