@@ -90,8 +90,35 @@ def test_pages_without_a_chart_do_not_load_vega(page: Page, seed: Seed) -> None:
     seed.artifact(key=key, type="markdown", data="# plain")
     page.goto(f"/artifacts/key/{key}")
     expect(page.locator(".artifact-body h1")).to_have_text("plain")
+    page.wait_for_load_state("load")
     assert page.evaluate("typeof window.vega") == "undefined"
-    assert page.locator("script[src*='vendor/vega'], script[src*='chart.js']").count() == 0
+    assert page.locator("script[src*='vendor/vega']").count() == 0
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert not [u for u in loaded if "vendor/vega" in u]
+
+
+def test_charts_that_arrive_while_the_page_is_open_are_drawn(page: Page, seed: Seed) -> None:
+    """A run page that showed no chart, and a key page whose chart gets a new version:
+    the live updates bring the new charts in, and they draw (Vega loaded on demand)."""
+    page.add_init_script(WATCH_CSP)
+    run = seed.flow_run("chart-flow", name=unique("arriving"))
+    seed.artifact(key=unique("md"), type="markdown", data="# first", flow_run_id=run["id"])
+    page.goto(f"/runs/{run['id']}")
+    expect(page.locator(".artifact-body h1")).to_have_text("first")
+    seed.artifact(
+        key=unique("late"), type="chart", data=bar_spec(_points(4)), flow_run_id=run["id"]
+    )
+    figure = page.locator("figure[data-chart]")
+    expect(figure).to_have_attribute("data-chart-state", "drawn", timeout=8_000)
+    expect(figure.locator("svg.marks .mark-rect path")).to_have_count(4)
+
+    key = unique("versions")
+    seed.artifact(key=key, type="chart", data=bar_spec(_points(2)))
+    page.goto(f"/artifacts/key/{key}")
+    expect(_bars(page)).to_have_count(2)
+    seed.artifact(key=key, type="chart", data=bar_spec(_points(7)))  # a new version
+    expect(_bars(page)).to_have_count(7, timeout=8_000)
+    assert _csp(page) == []
 
 
 def test_two_charts_on_a_run_page_load_vega_once(page: Page, seed: Seed) -> None:

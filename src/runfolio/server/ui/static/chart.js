@@ -1,8 +1,10 @@
 /* runfolio UI: chart artifacts. Each <figure data-chart> holds a Vega-Lite spec as inert
-   JSON; this loads Vega (vendored, same origin) once, draws every chart with Vega's
-   expression interpreter (`ast: true`: no eval, so the page's CSP stays strict) and
-   draws a chart again when its artifact changes: on the "runfolio:artifact-changed"
-   event the live updates dispatch, and on a slow poll while the page is visible. */
+   JSON; this draws every chart with Vega (vendored, same origin, loaded once and only
+   when the page shows a chart) and its expression interpreter (`ast: true`: no eval, so
+   the page's CSP stays strict). A chart is drawn again when its artifact changes: on
+   the "runfolio:artifact-changed" event the live updates dispatch, and on a slow poll
+   while the page is visible. Charts that live updates bring into the page (the
+   "runfolio:content-replaced" event) are drawn too. */
 (function () {
   "use strict";
 
@@ -11,24 +13,25 @@
   var POLL_MS = 5000;
   var POLL_MAX_MS = 30000;
 
-  // Every chart on a page includes this script; the first copy does the work.
-  if (window.runfolioCharts) return;
-  window.runfolioCharts = true;
-
   var me = document.currentScript;
   var sources = [me.dataset.vega, me.dataset.vegaLite, me.dataset.vegaEmbed];
+  var ready = null;
 
-  // Fetched in parallel, run in order (async=false keeps insertion order).
-  var ready = Promise.all(sources.map(function (src) {
-    return new Promise(function (resolve, reject) {
-      var s = document.createElement("script");
-      s.src = src;
-      s.async = false;
-      s.onload = resolve;
-      s.onerror = function () { reject(new Error("could not load " + src)); };
-      document.head.appendChild(s);
-    });
-  }));
+  // Fetched in parallel, run in order (async=false keeps insertion order); once.
+  function loadVega() {
+    if (ready) return ready;
+    ready = Promise.all(sources.map(function (src) {
+      return new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = src;
+        s.async = false;
+        s.onload = resolve;
+        s.onerror = function () { reject(new Error("could not load " + src)); };
+        document.head.appendChild(s);
+      });
+    }));
+    return ready;
+  }
 
   // Charts draw from the spec's inline data only: no URL is fetched or shown (data,
   // images, links), so a spec can neither read what the viewer may read nor send it away.
@@ -58,7 +61,7 @@
 
   function draw(fig, spec) {
     var target = fig.querySelector("[data-chart-target]");
-    return ready.then(function () {
+    return loadVega().then(function () {
       if (fig._chart) fig._chart.finalize();
       fig._chart = null;
       var refused = fig.querySelector("[data-chart-refused]");
@@ -115,17 +118,27 @@
 
   function figures() { return document.querySelectorAll("figure[data-chart]"); }
 
-  figures().forEach(function (fig) {
-    var spec;
-    try {
-      spec = JSON.parse(fig.querySelector("[data-chart-spec]").textContent);
-    } catch (error) {
-      showError(fig, fig.querySelector("[data-chart-target]"), error);
-      return;
-    }
-    fig._text = canon(spec);
-    due(fig, true);
-    draw(fig, spec);
+  // Draws the charts under `root` not drawn yet (a kept chart keeps its state).
+  function start(root) {
+    root.querySelectorAll("figure[data-chart]").forEach(function (fig) {
+      if (fig._started) return;
+      fig._started = true;
+      var spec;
+      try {
+        spec = JSON.parse(fig.querySelector("[data-chart-spec]").textContent);
+      } catch (error) {
+        showError(fig, fig.querySelector("[data-chart-target]"), error);
+        return;
+      }
+      fig._text = canon(spec);
+      due(fig, true);
+      draw(fig, spec);
+    });
+  }
+
+  start(document);
+  document.addEventListener("runfolio:content-replaced", function (event) {
+    start((event.detail && event.detail.root) || document);
   });
 
   document.addEventListener("runfolio:artifact-changed", function (event) {
