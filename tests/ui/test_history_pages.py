@@ -13,6 +13,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from runfolio.history.values import as_table, cell_text
+from tests.pg import on_both_databases
 
 
 def _post(api: TestClient, key: str, type_: str, data: Any, **more: Any) -> str:
@@ -52,6 +53,8 @@ def test_compare_defaults_to_latest_against_previous(api: TestClient) -> None:
     assert page.headers["content-security-policy"].startswith("default-src 'self'")
 
 
+# Its SQL (version numbers, trend reads, appended rows) runs on both databases.
+@on_both_databases
 def test_compare_by_number_or_id_and_bad_input(api: TestClient) -> None:
     texts = ("# A\nold word", "# A\nnew word", "x")
     ids = [_post(api, "cmp-md", "markdown", text) for text in texts]
@@ -75,6 +78,8 @@ def test_compare_by_number_or_id_and_bad_input(api: TestClient) -> None:
     assert api.get(f"/api/ui/artifacts/key/cmp-md/compare?from={other}").status_code == 404
 
 
+# Its SQL (version numbers, trend reads, appended rows) runs on both databases.
+@on_both_databases
 def test_key_page_shows_trends_chart_with_gaps(api: TestClient) -> None:
     ids = _metrics(api, "metrics-key")
     twin = api.get("/api/ui/artifacts/key/metrics-key/trends").json()
@@ -114,6 +119,8 @@ def test_downloads(api: TestClient) -> None:
     assert api.get(missing).status_code == 404
 
 
+# Its SQL (version numbers, trend reads, appended rows) runs on both databases.
+@on_both_databases
 def test_history_zip(api: TestClient) -> None:
     ids = [
         _post(api, "zipped", "markdown", "# one"),
@@ -132,6 +139,8 @@ def test_history_zip(api: TestClient) -> None:
     assert api.get("/artifacts/key/not-a-key/history.zip").status_code == 404
 
 
+# Its SQL (version numbers, trend reads, appended rows) runs on both databases.
+@on_both_databases
 def test_trends_and_compare_read_rows_appended_in_place(api: TestClient) -> None:
     first = _post(api, "grown", "table", json.dumps([{"epoch": 1, "acc": 0.1}]))
     second = _post(api, "grown", "table", json.dumps([{"epoch": 1, "acc": 0.2}]))
