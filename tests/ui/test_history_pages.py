@@ -93,6 +93,7 @@ def test_key_page_shows_trends_chart_with_gaps(api: TestClient) -> None:
     assert 'id="trends"' in page and "<svg" in page and "<title>acc · v2: 0.6" in page
     assert f'href="/artifacts/key/metrics-key?version={ids[0]}"' in page
     assert api.get("/api/ui/artifacts/key/metrics-key").json()["trends"]["panels"]
+    assert f"/artifacts/{ids[2]}/download?format=json" in page  # the other format
 
 
 def test_downloads(api: TestClient) -> None:
