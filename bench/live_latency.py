@@ -11,7 +11,8 @@
 2. Cost: server CPU (the process's user+system time from /proc) per artifact create
    over HTTP, with the change row and without it (the same server with
    `runfolio.store.changes.record` replaced by a no-op), round-robin, `--rounds`
-   rounds of `--creates` creates each.
+   rounds of `--creates` creates each; and the same on the store itself in this
+   process (no HTTP: less noise on a shared machine).
 
 Run by hand, never in CI:
 
@@ -237,6 +238,48 @@ def create_cost(rounds: int, creates: int) -> dict[str, list[float]]:
     return per_create
 
 
+def store_cost(rounds: int, creates: int) -> dict[str, list[float]]:
+    """CPU per create in this process, straight on the store (one transaction each, as a
+    request commits): the same file, with and without the change row, alternating."""
+    from runfolio.schemas.artifacts import ArtifactCreate
+    from runfolio.store import artifacts, changes
+    from runfolio.store.engine import connect, write
+    from runfolio.store.tables import DEFAULT_WORKSPACE_ID
+
+    real = changes.record
+
+    def nothing(*args: Any, **kwargs: Any) -> None:
+        return None
+
+    per_create: dict[str, list[float]] = {"with change row": [], "without": []}
+    home = Path(tempfile.mkdtemp(prefix="runfolio-live-store-"))
+    engine = connect(f"sqlite:///{home / 'runfolio.db'}")
+    try:
+        for r in range(rounds):
+            for name, record in (("with change row", real), ("without", nothing)):
+                changes.record = record  # type: ignore[assignment]
+                started = time.process_time()
+                for i in range(creates):
+                    action = ArtifactCreate(key=f"k-{i % 20}", type="markdown", data=f"{r}-{i}")
+                    with write(engine) as conn:
+                        artifacts.create(conn, DEFAULT_WORKSPACE_ID, action)
+                per_create[name].append((time.process_time() - started) / creates * 1000)
+    finally:
+        changes.record = real  # type: ignore[assignment]
+        engine.dispose()
+        shutil.rmtree(home, ignore_errors=True)
+    return per_create
+
+
+def _print_cost(cost: dict[str, list[float]]) -> None:
+    for name, values in cost.items():
+        shown = ", ".join(f"{v:.3f}" for v in values)
+        print(f"  {name:16s} median {statistics.median(values):.3f} ms   ({shown})")
+    ratio = statistics.median(cost["with change row"]) / statistics.median(cost["without"])
+    extra = statistics.median(cost["with change row"]) - statistics.median(cost["without"])
+    print(f"  with / without: {ratio:.3f}x ({extra * 1000:+.0f} us per create)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -244,20 +287,19 @@ def main() -> None:
     ap.add_argument("--updates", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--creates", type=int, default=1500)
+    ap.add_argument("--latency-only", action="store_true")
     a = ap.parse_args()
 
     print("Latency from the write's answer to the DOM change (real Chromium):")
     for name, values in latency(a.updates).items():
         print(f"  {name:32s} {summary(values)}")
 
-    print(f"\nServer CPU per artifact create ({a.rounds} rounds x {a.creates} creates):")
-    cost = create_cost(a.rounds, a.creates)
-    for name, values in cost.items():
-        shown = ", ".join(f"{v:.3f}" for v in values)
-        print(f"  {name:16s} median {statistics.median(values):.3f} ms   ({shown})")
-    ratio = statistics.median(cost["with change row"]) / statistics.median(cost["without"])
-    extra = statistics.median(cost["with change row"]) - statistics.median(cost["without"])
-    print(f"  with / without: {ratio:.3f}x ({extra * 1000:+.0f} us per create)")
+    if a.latency_only:
+        return
+    print(f"\nServer CPU per artifact create over HTTP ({a.rounds} x {a.creates} creates):")
+    _print_cost(create_cost(a.rounds, a.creates))
+    print(f"\nCPU per create on the store itself ({a.rounds * 2} x {a.creates} creates):")
+    _print_cost(store_cost(a.rounds * 2, a.creates))
 
 
 if __name__ == "__main__":
