@@ -53,6 +53,13 @@ def frame_name(frame: str) -> str:
     return f"{name} ({short})"
 
 
+# Frames every sample of a thread passes through (start-up and thread entry points):
+# left out of the inclusive table, where they would only fill the top.
+_ENTRY_FRAMES = ("typer/", "_click/", "<frozen runpy>", "runfolio/cli/", "uvicorn/main.py",
+                 "uvicorn/server.py", "uvicorn/_compat.py", "asyncio/runners.py",
+                 "(threading.py)", "futures/thread.py")  # fmt: skip
+
+
 def summarise(raw: Path, top: int) -> str:
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
@@ -70,7 +77,8 @@ def summarise(raw: Path, top: int) -> str:
             own[frames[-1]] += count
     lines = [f"samples (busy threads): {total}", "", "| inclusive % | self % | function |"]
     lines.append("|---|---|---|")
-    for name, count in inclusive.most_common(top):
+    shown = [(n, c) for n, c in inclusive.most_common() if not any(e in n for e in _ENTRY_FRAMES)]
+    for name, count in shown[:top]:
         lines.append(f"| {100 * count / total:.1f} | {100 * own[name] / total:.1f} | `{name}` |")
     lines += ["", "| self % | function |", "|---|---|"]
     for name, count in own.most_common(top):
