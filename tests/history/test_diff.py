@@ -135,3 +135,11 @@ def test_unknown_types_and_type_changes_get_a_structural_diff() -> None:
     switched = diff_data("markdown", "# x", "table", json.dumps([[1]]))
     assert switched.note is not None and "markdown to table" in switched.note
     assert diff_data("html", {"a": 1.0}, "html", {"a": 1}).identical
+
+
+def test_a_key_column_only_the_new_version_has() -> None:
+    before = json.dumps([{"v": 1}, {"v": 2}])
+    after = json.dumps([{"id": "x", "v": 1}])
+    t = diff_data("table", before, "table", after, key_column="id").table
+    assert t is not None and t.added_columns == ["id"]
+    assert (t.counts.added, t.counts.removed) == (1, 2)  # no key on one side: nothing matches

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel
@@ -77,7 +78,12 @@ def _aligned(table: Table, columns: list[str]) -> Callable[[Row], Row]:
 
 
 def _text(value: Any) -> str:
-    return value if type(value) is str else cell_text(value)
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]  # it is a str: checked just above
+    if kind is int:
+        return str(value)
+    return cell_text(value)
 
 
 def diff_tables(before: Table, after: Table, key_column: str | None = None) -> TableDiff:
@@ -90,20 +96,20 @@ def diff_tables(before: Table, after: Table, key_column: str | None = None) -> T
     ka = after.columns.index(key) if key in after.columns else -1
 
     waiting: dict[str, list[int]] = defaultdict(list)  # key -> old rows not matched yet
-    for i, row in enumerate(before.rows):
-        waiting[_text(row[kb]) if kb >= 0 else ""].append(i)
-    for queue in waiting.values():
-        queue.reverse()  # pop() takes the first occurrence
+    count = len(before.rows)
+    names = map(_text, (row[kb] for row in before.rows)) if kb >= 0 else repeat("", count)
+    for i, name in enumerate(names):
+        waiting[name].append(i)
+    for pending in waiting.values():
+        pending.reverse()  # pop() takes the first occurrence
 
     added: list[list[str]] = []
     added_count = 0
     changed: list[RowChange] = []
     changed_count = unchanged = 0
     for raw in after.rows:
-        name = raw[ka] if ka >= 0 else ""
-        if type(name) is not str:
-            name = cell_text(name)
-        queue = waiting.get(name, [])
+        name = _text(raw[ka]) if ka >= 0 else ""
+        queue = waiting.get(name)
         if not queue:
             added_count += 1
             if len(added) < MAX_LISTED_ROWS:

@@ -28,16 +28,19 @@ class Table:
 
 
 def _object_rows(structure: list[dict[str, Any]]) -> Table:
-    first = structure[0].keys()
-    if all(row.keys() == first for row in structure):  # the common case: one shape
-        names = list(first)
-        if len(names) == 1:
-            only = names[0]
-            return Table(names, [(row[only],) for row in structure])
-        if not names:
-            return Table([], [() for _ in structure])
+    names = list(structure[0])
+    # The common case, one shape: every row has the first row's keys (itemgetter finds
+    # them all) and no more (the same count), checked by C loops (map, itemgetter).
+    if names and set(map(len, structure)) == {len(names)}:
         pick = itemgetter(*names)
-        return Table(names, [pick(row) for row in structure])
+        try:
+            picked = list(map(pick, structure))
+        except KeyError:
+            picked = None
+        if picked is not None:
+            if len(names) == 1:
+                return Table(names, [(value,) for value in picked])
+            return Table(names, picked)
     keys: dict[str, None] = {}
     for row in structure:
         keys.update(dict.fromkeys(row))
