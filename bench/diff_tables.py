@@ -13,7 +13,9 @@ one changed cell, 0.5% removed and 0.5% added. Timed, median of the runs:
 - runfolio:    runfolio.history.diff.diff_data (parse, match rows on the key column,
                cells as the UI shows them, changed cells named, counts, models).
 
-Target: runfolio ≤ 300 ms for two 10,000-row tables.
+Target: runfolio ≤ 300 ms for two 10,000-row tables. Wall and CPU time are both
+shown: on a loaded machine the process gets a share of a core, and its CPU time is
+what the diff itself costs.
 """
 
 from __future__ import annotations
@@ -73,14 +75,17 @@ def _runfolio(a: str, b: str) -> Any:
     return diff_data("table", a, "table", b)
 
 
-def _median_ms(fn: Callable[[str, str], Any], a: str, b: str, runs: int) -> float:
+def _median_ms(fn: Callable[[str, str], Any], a: str, b: str, runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process, in ms (CPU time is what a
+    loaded machine disturbs least)."""
     fn(a, b)  # warm up
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(a, b)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def main() -> None:
@@ -95,15 +100,21 @@ def main() -> None:
     bare = _bare(a, b)
     assert (counts.added, counts.removed, counts.changed) == bare, (counts, bare)
 
-    parse = _median_ms(_parse, a, b, args.runs)
-    bare_ms = _median_ms(_bare, a, b, args.runs)
-    ours = _median_ms(_runfolio, a, b, args.runs)
+    parse, parse_cpu = _median_ms(_parse, a, b, args.runs)
+    bare_ms, bare_cpu = _median_ms(_bare, a, b, args.runs)
+    ours, ours_cpu = _median_ms(_runfolio, a, b, args.runs)
     print(f"two tables of {args.rows:,} rows ({len(a) / 1e6:.1f} MB of JSON each); {counts}")
-    print(f"{'variant':<10} {'median ms':>10} {'vs parse':>9} {'vs bare':>8}")
-    for name, ms in (("parse", parse), ("bare dict", bare_ms), ("runfolio", ours)):
-        print(f"{name:<10} {ms:>10.1f} {ms / parse:>8.2f}x {ms / bare_ms:>7.2f}x")
+    print(f"{'variant':<10} {'wall ms':>8} {'cpu ms':>7} {'cpu vs parse':>13} {'cpu vs bare':>12}")
+    rows = (
+        ("parse", parse, parse_cpu),
+        ("bare dict", bare_ms, bare_cpu),
+        ("runfolio", ours, ours_cpu),
+    )
+    for name, ms, cpu in rows:
+        ratios = f"{cpu / parse_cpu:>12.2f}x {cpu / bare_cpu:>11.2f}x"
+        print(f"{name:<10} {ms:>8.1f} {cpu:>7.1f} {ratios}")
     verdict = "met" if ours <= TARGET_MS else "NOT met"
-    print(f"target: runfolio ≤ {TARGET_MS:.0f} ms: {verdict} ({ours:.1f} ms)")
+    print(f"target: runfolio ≤ {TARGET_MS:.0f} ms (wall): {verdict} ({ours:.1f} ms)")
 
 
 if __name__ == "__main__":
