@@ -4,6 +4,7 @@ pruned when old; nothing queued by a write that fails."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,14 +13,16 @@ from sqlalchemy import Engine, func, select
 
 from runfolio import ops
 from runfolio.errors import Invalid
-from runfolio.ops import Context
+from runfolio.ops import Caller, Context
 from runfolio.ops import webhooks as webhook_ops
 from runfolio.schemas.artifacts import ArtifactCreate
 from runfolio.schemas.common import utcnow
 from runfolio.schemas.webhooks import WebhookCreate
 from runfolio.store import webhooks
 from runfolio.store.engine import connect, read, write
-from runfolio.store.tables import webhook_deliveries
+from runfolio.store.tables import DEFAULT_WORKSPACE_ID, webhook_deliveries
+
+URL = "https://example.com/h"
 
 
 @pytest.fixture
@@ -79,3 +82,20 @@ def test_a_refused_write_queues_nothing(engine: Engine) -> None:
     with pytest.raises(Invalid):
         ops.create_artifact(ctx, ArtifactCreate(type="progress", data=250))
     assert _count(engine) == 0
+
+
+def test_no_webhooks_is_remembered_for_a_second_at_most(engine: Engine) -> None:
+    ctx = Context(engine)
+    ops.create_artifact(ctx, ArtifactCreate(type="markdown", data="none yet"))
+    # Made by another process (not through this one's operations): seen within a second.
+    with write(engine) as conn:
+        webhooks.create(conn, DEFAULT_WORKSPACE_ID, WebhookCreate(name="h", url=URL), None)
+    ops.create_artifact(ctx, ArtifactCreate(type="markdown", data="too soon"))
+    time.sleep(webhooks.NO_WEBHOOKS_SECONDS + 0.05)
+    ops.create_artifact(ctx, ArtifactCreate(type="markdown", data="seen"))
+    assert _count(engine) == 1
+    # Made through this process's operations: seen at once.
+    other = Context(engine, Caller(account="default", workspace="default"))
+    webhook_ops.create_webhook(other, WebhookCreate(name="h2", url=URL))
+    ops.create_artifact(ctx, ArtifactCreate(type="markdown", data="both"))
+    assert _count(engine) == 3

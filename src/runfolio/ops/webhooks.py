@@ -22,7 +22,9 @@ from runfolio.store import webhooks as store
 
 def create_webhook(ctx: Context, action: WebhookCreate) -> WebhookCreated:
     with ctx.writing(Role.ADMIN) as (conn, ws):
-        return store.create(conn, ws, action, ctx.caller.principal.name)
+        made = store.create(conn, ws, action, ctx.caller.principal.name)
+    store.forget_no_webhooks(ws)  # once committed: this process's next write sees it
+    return made
 
 
 def list_webhooks(ctx: Context) -> list[Webhook]:
@@ -37,7 +39,9 @@ def read_webhook(ctx: Context, webhook_id: uuid.UUID) -> Webhook:
 
 def update_webhook(ctx: Context, webhook_id: uuid.UUID, action: WebhookUpdate) -> Webhook:
     with ctx.writing(Role.ADMIN) as (conn, ws):
-        return store.update_webhook(conn, ws, webhook_id, action)
+        changed = store.update_webhook(conn, ws, webhook_id, action)
+    store.forget_no_webhooks(ws)
+    return changed
 
 
 def delete_webhook(ctx: Context, webhook_id: uuid.UUID) -> None:
