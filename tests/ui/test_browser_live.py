@@ -155,3 +155,28 @@ def test_a_hidden_tab_lets_its_stream_go_and_catches_up_when_shown(page: Page, s
     # The new stream starts from now (no replay of what the page already had).
     assert streams and all("since=" not in url for url in streams)
     assert page.evaluate("window.__sameDocument") is True
+
+
+def test_a_run_page_shows_new_task_runs_and_artifacts_and_a_deleted_one_says_so(
+    page: Page, seed: Seed, ui_server: ServerProcess, problems: list[str]
+) -> None:
+    run = seed.flow_run("live-push", name=unique("run-page"))
+    seed.set_state("flow_runs", run["id"], "RUNNING")
+    _open(page, f"/runs/{run['id']}")
+    task = seed.task_run(run["id"], "late-task")
+    page.get_by_role("tab", name=re.compile("Task runs")).click()
+    expect(page.locator("#panel-tasks")).to_contain_text(task["id"], timeout=2000)
+    page.get_by_role("tab", name=re.compile("Artifacts")).click()
+    made = seed.artifact(type="markdown", data="# Late report", flow_run_id=run["id"])
+    expect(page.locator("#panel-artifacts [data-renderer=markdown] h1")).to_have_text(
+        "Late report", timeout=2000
+    )
+    assert page.evaluate("window.__sameDocument") is True
+
+    _open(page, f"/artifacts/{made['id']}")
+    deleted = httpx.delete(f"{ui_server.api_url}/artifacts/{made['id']}")
+    assert deleted.status_code == 204, deleted.text
+    expect(page.locator("main > p.notice[role=status]")).to_contain_text("deleted")
+    expect(page.locator("[data-renderer=markdown] h1")).to_have_text("Late report")
+    # The browser reports the page's 404 on the console; nothing else may appear.
+    problems[:] = [p for p in problems if "404" not in p]

@@ -190,6 +190,17 @@
         });
     }, LIVE_GAP_MS);
 
+    // What the page shows was deleted: it says so (once) and keeps the last content.
+    function gone() {
+      if (main.hasAttribute("data-live-gone")) return;
+      main.setAttribute("data-live-gone", "");
+      var notice = document.createElement("p");
+      notice.className = "notice";
+      notice.setAttribute("role", "status");
+      notice.textContent = "This was deleted; what you see is what it showed last.";
+      main.prepend(notice);
+    }
+
     // Each region's HTML as the server sent it, kept before other scripts change it.
     var served = new WeakMap();
     document.querySelectorAll("[data-live-region]").forEach(function (region) {
@@ -208,7 +219,7 @@
       return fetch(location.href, { headers: { Accept: "text/html" }, cache: "no-store" })
         .then(function (response) {
           if (response.status === 404) {
-            main.setAttribute("data-live-gone", "");
+            gone();
             return null;
           }
           if (!response.ok) throw new Error("HTTP " + response.status);
