@@ -158,6 +158,11 @@ def compare_page(
     choices = [
         VersionChoice(number=total - i, id=v.id, created=v.created) for i, v in enumerate(recent)
     ]
+    listed = {c.number for c in choices}
+    for number, side in ((after_number, new), (before_number, old)):  # older than the list
+        if number not in listed:
+            listed.add(number)
+            choices.append(VersionChoice(number=number, id=side.id, created=side.created))
     return ComparePage(
         key=key,
         before=_side(key, before_number, old, old_view),
