@@ -9,12 +9,15 @@ latest and a filter; one thread writing: artifact creates). Measured in the same
 - pass: the client while the pass runs in this process (as `runfolio gc` does, a
   process apart from the server: its write transactions and the server's queue on
   SQLite's file lock), the pass's total time, and its longest write transaction;
+- or (--in-server) the server's own scheduled pass, its start and end seen by counting
+  versions every 50 ms (to about 50 ms);
 - baseline: the same client right after, for as long again, with no pass running.
 
 Prints JSON: pass seconds, versions deleted, the longest request of each kind during
 the pass and in the baseline, p99s, and their ratios. Run by hand, never in CI:
 
     .venv/bin/python bench/retention_pass.py --keys 100 --versions 1000 --pause 0.05
+    .venv/bin/python bench/retention_pass.py --in-server
 """
 
 from __future__ import annotations
@@ -118,6 +121,23 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
+def _watch_pass(engine: Any, before: int, expected: int) -> tuple[float, float]:
+    """When the server's pass started and ended, seen by counting versions every 50 ms."""
+    start = end = None
+    deadline = time.perf_counter() + 600
+    while end is None and time.perf_counter() < deadline:
+        count = version_count(engine)
+        now = time.perf_counter()
+        if start is None and count < before:
+            start = now
+        if count <= expected:
+            end = now
+        time.sleep(0.05)
+    if start is None or end is None:
+        raise SystemExit("the server's pass did not finish in 10 minutes")
+    return start, end
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keys", type=int, default=100)
@@ -125,6 +145,9 @@ def main() -> None:
     parser.add_argument("--keep-last", type=int, default=10)
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between batches")
     parser.add_argument("--batch", type=int, default=500, help="first transaction's versions")
+    parser.add_argument(
+        "--in-server", action="store_true", help="time the server's scheduled pass instead"
+    )
     parser.add_argument("--baseline-seconds", type=float, default=5.0, help="at least")
     args = parser.parse_args()
 
@@ -139,18 +162,28 @@ def main() -> None:
             action = RetentionPolicySet(key_pattern="bulk-*", keep_last=args.keep_last)
             retention.set_policy(conn, DEFAULT_WORKSPACE_ID, action)
         before = version_count(engine)
-        env = {"RUNFOLIO_RETENTION_INTERVAL": "0"}  # only this script's pass runs
+        # --in-server: the server's own scheduled pass (its first comes 1-2 s after start);
+        # else only this script's pass runs.
+        env = {"RUNFOLIO_RETENTION_INTERVAL": "2" if args.in_server else "0"}
+        expected = before - args.keys * (args.versions - args.keep_last)
+        pass_cpu = None
+        report = None
         with running_server(home, env) as server, Load(server.api_url, args.keys) as load:
-            time.sleep(1.0)  # warm up
-            pass_start, cpu_start = time.perf_counter(), time.thread_time()
-            report = run_pass(engine, pause=args.pause, batch_size=args.batch)
-            # CPU of this thread only (SQLite's work included; the client's threads not):
-            # what the pass costs whatever else the machine runs.
-            pass_cpu = time.thread_time() - cpu_start
-            pass_end = base_start = time.perf_counter()
+            if args.in_server:
+                pass_start, pass_end = _watch_pass(engine, before, expected)
+            else:
+                time.sleep(1.0)  # warm up
+                pass_start, cpu_start = time.perf_counter(), time.thread_time()
+                report = run_pass(engine, pause=args.pause, batch_size=args.batch)
+                # CPU of this thread only (SQLite's work included; the client's threads
+                # not): what the pass costs whatever else the machine runs.
+                pass_cpu = time.thread_time() - cpu_start
+                pass_end = time.perf_counter()
+            base_start = time.perf_counter()
             # The same client for as long again with no pass: the baseline of this run.
             time.sleep(max(args.baseline_seconds, pass_end - pass_start))
             base_end = time.perf_counter()
+        deleted = before - version_count(engine)
         engine.dispose()
     baseline = {
         "reads": _stats(_window(load.reads, base_start, base_end)),
@@ -167,16 +200,15 @@ def main() -> None:
 
     result = {
         "versions_before": before,
-        "versions_deleted": report.versions_deleted,
-        "keys_touched": report.keys_touched,
+        "where": "server's scheduled pass" if args.in_server else "a process apart (gc)",
+        "versions_deleted": deleted,
         "build_seconds": round(build_seconds, 2),
         "pass_seconds": round(pass_end - pass_start, 2),
-        "pass_cpu_seconds": round(pass_cpu, 2),
-        "pass_sleep_seconds": round(report.transactions * args.pause, 2),
+        "pass_cpu_seconds": None if pass_cpu is None else round(pass_cpu, 2),
         "batch": args.batch,
         "pause_s": args.pause,
-        "longest_batch_ms": round(report.longest_batch * 1000, 1),
-        "transactions": report.transactions,
+        "longest_batch_ms": None if report is None else round(report.longest_batch * 1000, 1),
+        "transactions": None if report is None else report.transactions,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "baseline": baseline,
         "during_pass": during,
