@@ -16,11 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
 from runfolio.ops.access import Role
 from runfolio.server.ui import stream as stream_module
 from runfolio.store import accounts, workspaces
 from runfolio.store.engine import connect, write
+from runfolio.store.tables import changes as changes_table
 from tests.pg import PostgresServer
 from tests.servers import ServerProcess, running_server
 
@@ -273,3 +275,33 @@ def test_a_stream_ends_soon_after_its_key_is_revoked(tmp_path: Path) -> None:
             assert time.monotonic() - started < stream_module.RECHECK_S + 3
     finally:
         engine.dispose()
+
+
+def test_a_resume_from_before_what_was_pruned_says_reset(pair: Pair) -> None:
+    key = "pruned"
+    with stream(pair.reader, f"key={key}") as events:
+        made = [_artifact(pair.writer, key=key, data=str(i)) for i in range(3)]
+        seen = [events.next_change()["id"] for _ in made]
+    engine = connect(f"sqlite:///{pair.reader.home / 'runfolio.db'}")
+    try:
+        with write(engine) as conn:  # as the pruner does to changes older than it keeps
+            conn.execute(delete(changes_table).where(changes_table.c.id <= seen[1]))
+    finally:
+        engine.dispose()
+    timeout = httpx.Timeout(5)
+    url = f"{pair.reader.url}/api/ui/stream?key={key}"
+    with (
+        httpx.Client(timeout=timeout) as client,
+        client.stream("GET", url, headers={"Last-Event-ID": str(seen[0])}) as response,
+    ):
+        lines = response.iter_lines()
+        assert [next(lines) for _ in range(5)] == [
+            "retry: 1000",
+            ": live",
+            "",
+            "event: reset",
+            "data: {}",
+        ]
+    # Resuming from a point still kept tells the changes themselves.
+    with stream(pair.reader, f"key={key}", {"Last-Event-ID": str(seen[1])}) as resumed:
+        assert resumed.next_change()["subject_id"] == made[2]["id"]

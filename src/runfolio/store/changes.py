@@ -147,6 +147,12 @@ def backlog(
     return [_to_change(r) for r in conn.execute(stmt)]
 
 
+def oldest_id(conn: Connection) -> int | None:
+    """The oldest change kept (None when there is none)."""
+    found = conn.execute(select(func.min(changes.c.id))).scalar_one()
+    return None if found is None else int(found)
+
+
 def last_id(conn: Connection) -> int:
     """The newest change's id (0 when there is none)."""
     return int(conn.execute(select(func.coalesce(func.max(changes.c.id), 0))).scalar_one())

@@ -4,10 +4,12 @@ A page names what it shows (artifact ids, keys, flow runs, or a whole topic such
 as every artifact for the Artifacts list); the stream sends one `change` event
 per matching change of the caller's workspace, with the change's id as the
 event id, so a browser that reconnects resumes after the last one it had
-(`Last-Event-ID`). Events say what changed, never the content: the page fetches
-that through its own routes, under the same rights. A comment line every
-`HEARTBEAT_S` keeps proxies from closing an idle stream, and the caller's rights
-are checked again every `RECHECK_S` (a revoked key or an ended session ends it).
+(`Last-Event-ID`); when what it missed cannot all be told (pruned, or too much),
+a `reset` event says to fetch everything again. Events say what changed, never
+the content: the page fetches that through its own routes, under the same rights.
+A comment line every `HEARTBEAT_S` keeps proxies from closing an idle stream, and
+the caller's rights are checked again every `RECHECK_S` (a revoked key or an ended
+session ends it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from starlette.responses import StreamingResponse
 from runfolio.errors import Invalid, RunfolioError
 from runfolio.ops import Context
 from runfolio.server.errors import ERROR_RESPONSES
-from runfolio.server.live import ChangeFeed, Interest, Subscriber
+from runfolio.server.live import KEEP, ChangeFeed, Interest, Subscriber
 from runfolio.server.ui import params, urls
 from runfolio.server.ui.pages import IdsParam
 from runfolio.server.ui.site import PageApiDep, page_api
@@ -41,6 +43,7 @@ TOPICS = ("artifact", "flow_run", "task_run")
 # page was read may carry a time from just before it.
 SINCE_MARGIN = dt.timedelta(seconds=2)
 RETRY_MS = 1000  # how soon a browser reconnects after the stream drops
+BACKLOG = 500  # changes a resumed stream is sent at most; past it, `reset`
 
 router = APIRouter(prefix=urls.API_UI, tags=["ui"])
 
@@ -79,16 +82,24 @@ def _resume_from(last_event_id: str | None) -> int | None:
 
 def _backlog(
     ctx: Context, after_id: int | None, since: dt.datetime | None
-) -> tuple[uuid.UUID, list[changes.Change]]:
+) -> tuple[uuid.UUID, list[changes.Change] | None]:
     """The caller's workspace (checking its read right) and its changes since the
-    stream's starting point."""
+    stream's starting point; None when they cannot all be told (some were pruned
+    already, or there are too many): the stream then says `reset`."""
     with ctx.reading() as (conn, ws):
         if after_id is None and since is None:
             return ws, []
         if after_id is not None:
-            return ws, changes.backlog(conn, ws, after_id=after_id)
-        assert since is not None
-        return ws, changes.backlog(conn, ws, since=since - SINCE_MARGIN)
+            oldest = changes.oldest_id(conn)
+            if oldest is not None and oldest > after_id + 1:
+                return ws, None
+            found = changes.backlog(conn, ws, after_id=after_id, limit=BACKLOG + 1)
+        else:
+            assert since is not None
+            if since < dt.datetime.now(dt.UTC) - KEEP:
+                return ws, None
+            found = changes.backlog(conn, ws, since=since - SINCE_MARGIN, limit=BACKLOG + 1)
+        return ws, None if len(found) > BACKLOG else found
 
 
 def _event(change: changes.Change) -> str:
@@ -98,13 +109,15 @@ def _event(change: changes.Change) -> str:
 async def _events(
     feed: ChangeFeed,
     subscriber: Subscriber,
-    backlog: list[changes.Change],
+    backlog: list[changes.Change] | None,
     allowed: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MS}\n: live\n\n"
         sent = 0
-        for old in backlog:
+        if backlog is None:  # what was missed cannot be told: fetch everything again
+            yield "event: reset\ndata: {}\n\n"
+        for old in backlog or ():
             sent = old.id
             if subscriber.interest.wants(old):
                 yield _event(old)

@@ -287,6 +287,11 @@
           refreshRegions();
         }
       });
+      source.addEventListener("reset", function () {
+        wanted = everything;
+        refreshLive();
+        refreshRegions();
+      });
       source.addEventListener("change", function (event) {
         var change;
         try { change = JSON.parse(event.data); } catch (error) { return; }
