@@ -61,7 +61,8 @@ def _signed_in(app: FastAPI, username: str) -> TestClient:
         "next": "/",
         "csrf_token": client.cookies["runfolio_csrf"],
     }
-    assert client.post("/sign-in", data=form, follow_redirects=False).status_code == 303
+    signed = client.post("/sign-in", data=form, follow_redirects=False)
+    assert signed.status_code == 303, signed.text
     return client
 
 
@@ -73,22 +74,24 @@ def test_only_readers_of_the_workspace_get_the_bytes(api: TestClient, crew: Crew
     path = f"/blobs/{uploaded.json()['sha256']}"
 
     anonymous = TestClient(crew.app).get(path, follow_redirects=False)
-    assert anonymous.status_code in (303, 401)
+    assert anonymous.status_code in (303, 401), anonymous.text
     assert data not in anonymous.content
     # A cookie-less script with a key of another workspace: not found here.
     olga_key = {"Authorization": f"Bearer {crew.key['olga']}"}
-    assert TestClient(crew.app).get(path, headers=olga_key).status_code == 404
+    by_key = TestClient(crew.app).get(path, headers=olga_key)
+    assert by_key.status_code == 404, by_key.text
     # Signed in to a workspace that does not hold it: not found, whatever the hash.
     olga = _signed_in(crew.app, "olga")
     refused = olga.get(path)
-    assert refused.status_code == 404
+    assert refused.status_code == 404, refused.text
     assert data not in refused.content
     rita = _signed_in(crew.app, "rita")
     shown = rita.get(path)
-    assert shown.status_code == 200
+    assert shown.status_code == 200, shown.text
     assert shown.content == data
     # The API takes no cookie: a page's session opens nothing there.
-    assert rita.get(f"/api/blobs/{uploaded.json()['sha256']}").status_code == 401
+    by_cookie = rita.get(f"/api/blobs/{uploaded.json()['sha256']}")
+    assert by_cookie.status_code == 401, by_cookie.text
 
 
 def test_nothing_of_a_file_description_runs_on_the_page() -> None:
