@@ -70,6 +70,8 @@ def test_compare_by_number_or_id_and_bad_input(api: TestClient) -> None:
     assert bad.status_code == 422
     assert _loc(bad) == ["query", "from"]
     assert api.get("/api/ui/artifacts/key/cmp-md/compare?to=9").status_code == 404
+    assert api.get("/api/ui/artifacts/key/cmp-md/compare?to=" + "9" * 40).status_code == 404
+    assert api.get("/api/ui/artifacts/key/cmp-md/compare?from=²").status_code == 422
     assert api.get("/artifacts/key/cmp-md/compare?to=9").status_code == 404
     assert api.get("/api/ui/artifacts/key/no-such-key/compare").status_code == 404
     column = api.get("/api/ui/artifacts/key/cmp-md/compare?key_column=id")

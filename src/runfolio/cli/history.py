@@ -64,7 +64,7 @@ def _version(
     client: RunfolioClient, key: str, spec: str, total: int, option: str
 ) -> tuple[Artifact, int]:
     spec = spec.strip()
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():
         number = int(spec)
         if not 1 <= number <= total:
             fail(f"Artifact '{key}' has no version {number}: its versions are 1 to {total}.")

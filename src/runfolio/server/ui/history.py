@@ -36,6 +36,7 @@ from runfolio.store.views import VersionText
 TREND_VERSIONS = 200
 KEY_PAGE_TREND_VERSIONS = 50  # the key page's compact chart; its trends page has more
 TREND_DATA_CHARS = 64_000
+MAX_VERSION_NUMBER = 2**62
 CHOICES = 200  # versions offered in the compare form's lists (the newest)
 VERSION_HELP = "a version number as on the timeline (1 = the first) or an artifact id"
 
@@ -91,9 +92,12 @@ def _decoded(version: VersionText) -> tuple[Artifact, ArtifactView]:
 def _resolve(conn: Connection, ws: uuid.UUID, key: str, spec: str, field: str) -> uuid.UUID:
     """The id of the version `spec` names (a timeline number or an id) of `key`."""
     spec = spec.strip()
-    if spec.isdigit():
+    if spec.isascii() and spec.isdigit():  # not "²" or "١": int() refuses those
+        number = int(spec)
         try:
-            return history_store.version_at(conn, ws, key, int(spec))
+            if number > MAX_VERSION_NUMBER:  # past any offset the database takes
+                raise NotFound(spec)
+            return history_store.version_at(conn, ws, key, number)
         except NotFound:
             raise NotFound(f"Artifact “{key}” has no version {spec}.") from None
     try:
