@@ -199,7 +199,9 @@ def route_url(base: str, route: tuple[str, str], objs: Objects) -> str:
     if path == "/retention/policies" and method == "DELETE":
         filled += "?key_pattern=matrix-*"  # the pattern the PUT of route_body sets
     if path == "/ui/stream":
-        filled += "?topics=artifact,flow_run,task_run&since=2000-01-01T00:00:00Z"
+        # Since a few minutes ago: the changes of the objects made for the matrix come first.
+        recent = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+        filled += f"?topics=artifact,flow_run,task_run&since={recent:%Y-%m-%dT%H:%M:%SZ}"
     return base + filled
 
 
@@ -249,7 +251,7 @@ def _stream_start(http: httpx.Client, url: str, headers: dict[str, str]) -> http
         text = ""
         for chunk in response.iter_text():
             text += chunk
-            if len(text) > 2000 or "event: change" in text:
+            if len(text) > 2000 or "event: " in text:
                 break
         return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=text)
 
