@@ -119,6 +119,7 @@ def test_export_formats_and_files(
         (("readme", "--format", "pdf"), "Invalid value for --format"),
         (("--id", ids[0], "--format", "zip"), "give a KEY"),
         (("nope",), "Artifact 'nope' not found."),
+        (("nope", "--format", "zip"), "Artifact 'nope' not found."),
         (("--id", "not-a-uuid"), "not a UUID"),
         ((), "either a key or an artifact id"),
         (("readme", "-o", str(tmp_path / "missing" / "x.md")), "Cannot write"),
@@ -126,7 +127,7 @@ def test_export_formats_and_files(
         result = cli("artifact", "export", *args)
         assert_failed(result)
         assert message in result.stderr, (args, result.stderr)
-    assert not list((tmp_path).glob("*.part"))
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "nope-history.zip").exists()
 
 
 @pytest.mark.server

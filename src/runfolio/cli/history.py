@@ -178,10 +178,13 @@ def _write(target: Path | None, chunks: Iterator[bytes]) -> None:
         with partial.open("wb") as out:
             for chunk in chunks:
                 out.write(chunk)
-        partial.replace(target)  # a failed export leaves no half-written file behind
+        partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         fail(f"Cannot write {target}: {exc}")
+    except BaseException:  # a failed read, or Ctrl-C: no half-written file is left behind
+        partial.unlink(missing_ok=True)
+        raise
     note(f"Wrote {target} ({target.stat().st_size:,} bytes).")
 
 
@@ -190,12 +193,13 @@ def _encoded(chunks: Iterator[str]) -> Iterator[bytes]:
         yield chunk.encode("utf-8")
 
 
-def _history(client: RunfolioClient, key: str) -> Iterator[exporting.Numbered]:
+def _history(client: RunfolioClient, key: str) -> list[exporting.Numbered]:
+    """Every version of `key`, oldest first (before any file is opened: a missing key
+    writes nothing)."""
     versions = fetch_pages(lambda n, offset: _newest_first(client, key, n, offset), None)
     if not versions:
         fail(f"Artifact '{key}' not found.")
-    for number, artifact in enumerate(reversed(versions), start=1):
-        yield exporting.Numbered(number, artifact)
+    return [exporting.Numbered(n, a) for n, a in enumerate(reversed(versions), start=1)]
 
 
 def export(
@@ -216,7 +220,7 @@ def export(
             help="The file (or folder) to write; - for standard output. Default: a file "
             "named after the key in the current folder.",
         ),
-    ] = None,  # fmt: skip
+    ] = None,
 ) -> None:
     """Download an artifact in its natural format, or a key's whole history as a zip.
 
@@ -243,7 +247,7 @@ def export(
         if fmt == "zip":
             if key is None:
                 fail("--format zip exports a key's every version: give a KEY, not --id.")
-            chunks = exporting.history_zip(key, _history(client, key))
+            chunks = exporting.history_zip(key, iter(_history(client, key)))
             _write(_target(path, f"{exporting.safe_stem(_stem(key))}-history.zip"), chunks)
             return
         if artifact_id is not None:
