@@ -108,6 +108,7 @@ class ChangeFeed:
         self._watcher: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
         self._last = 0
+        self._starting = asyncio.Lock()
         self.closed = False
 
     @property
@@ -127,12 +128,13 @@ class ChangeFeed:
                 "the page polls instead.",
                 retry_after=5,
             )
-        if self._watcher is None or self._watcher.done():
-            # From the newest change now: what was before is the stream's backlog.
-            self._last = await self._gate.read(self._last_id)
-            self._watcher = asyncio.create_task(self._watch(), name="runfolio-change-watcher")
-        subscriber = Subscriber(workspace_id, interest)
-        self._subscribers.add(subscriber)
+        async with self._starting:  # (two first streams at once start one watcher)
+            if self._watcher is None or self._watcher.done():
+                # From the newest change now: what was before is the stream's backlog.
+                self._last = await self._gate.read(self._last_id)
+                self._watcher = asyncio.create_task(self._watch(), name="runfolio-watcher")
+            subscriber = Subscriber(workspace_id, interest)
+            self._subscribers.add(subscriber)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
