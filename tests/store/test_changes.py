@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select, update
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.common import new_id
+from runfolio.schemas.retention import RetentionPolicySet
 from runfolio.schemas.runs import (
     FlowCreate,
     FlowRunCreate,
@@ -20,7 +21,15 @@ from runfolio.schemas.runs import (
     TaskRunCreate,
     TaskRunRecord,
 )
-from runfolio.store import appends, artifacts, changes, runs, workspaces
+from runfolio.store import (
+    appends,
+    artifacts,
+    changes,
+    retention,
+    retention_pass,
+    runs,
+    workspaces,
+)
 from runfolio.store.engine import dispose_engines, open_engine, read, write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID
 from runfolio.store.tables import changes as changes_table
@@ -79,6 +88,18 @@ def test_appended_table_rows_are_an_update(db: Engine) -> None:
     with write(db) as conn:
         appends.append(conn, WS, table.id, [{"a": 2}])
     assert _seen(db, last) == [("artifact", "updated", str(table.id), "t", None)]
+
+
+def test_versions_a_retention_pass_deletes_are_noted(db: Engine) -> None:
+    with write(db) as conn:
+        made = [
+            artifacts.create(conn, WS, ArtifactCreate(key="kept", type="markdown", data=str(i)))[0]
+            for i in range(3)
+        ]
+        retention.set_policy(conn, WS, RetentionPolicySet(key_pattern="kept", keep_last=1))
+    last = max(c.id for c in _after(db))
+    assert retention_pass.run_pass(db).versions_deleted == 2
+    assert _seen(db, last) == [("artifact", "deleted", str(m.id), "kept", None) for m in made[:2]]
 
 
 def test_a_batch_of_task_runs_leaves_one_change_per_run_moved(db: Engine) -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Insert, bindparam, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Insert, bindparam, delete, func, literal, select
 
 from runfolio.schemas.common import utcnow
-from runfolio.store.tables import changes
+from runfolio.store.tables import artifacts, changes
+from runfolio.store.types import UTCDateTime
 
 Topic = Literal["artifact", "flow_run", "task_run"]
 Action = Literal["created", "updated", "deleted", "state"]
@@ -109,6 +111,28 @@ def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Note several changes with one executemany (a batch of task runs)."""
     if rows:
         conn.execute(_INSERT, rows)
+
+
+def record_deleted_artifacts(conn: Connection, where: Sequence[ColumnElement[bool]]) -> None:
+    """Note the deletion of every artifact version matching `where` (before it is
+    deleted), in the database alone: a bulk delete sends no ids through Python."""
+    a = artifacts
+    conn.execute(
+        changes.insert().from_select(
+            ["workspace_id", "topic", "action", "subject_id", "key", "flow_run_id", "at"],
+            select(
+                a.c.workspace_id,
+                literal("artifact"),
+                literal("deleted"),
+                a.c.id,
+                a.c.key,
+                a.c.flow_run_id,
+                literal(utcnow(), UTCDateTime),
+            )
+            .where(*where)
+            .order_by(a.c.created, a.c.id),
+        )
+    )
 
 
 def _to_change(r: Any) -> Change:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, select, tuple_
 
 from runfolio.schemas.common import utcnow
+from runfolio.store import changes as change_feed
 from runfolio.store.artifacts import _lock_key as lock_key
 from runfolio.store.blobfiles import BlobFiles
 from runfolio.store.blobs import delete_unreferenced
@@ -223,6 +224,7 @@ def delete_batch(conn: Connection, plan: KeyPlan, batch_size: int = BATCH_SIZE) 
     ).first()
     if bound is not None:
         where.append(rank <= tuple_(bound.created, bound.id))
+    change_feed.record_deleted_artifacts(conn, where)  # open pages of these versions listen
     appended = artifact_row_appends
     conn.execute(
         appended.delete().where(
