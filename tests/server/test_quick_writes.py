@@ -146,3 +146,22 @@ def test_without_waiting_refuses_at_once_and_restores_the_connection(tmp_path: P
                 assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one() == 2000
     finally:
         engine.dispose()
+
+
+def test_a_write_while_another_is_being_served_takes_the_thread(quick: TestClient) -> None:
+    gate = _gate(quick)
+    before = _warm(quick)
+    assert gate.write_requests == 0  # counted while served, 422s and 404s included
+    gate.write_requests += 1  # another client's write, mid-request
+    try:
+        for _ in range(3):
+            assert quick.post("/api/artifacts/", json={"data": "busy"}).status_code == 201
+        assert gate._inline_writes == before  # concurrent writes pipeline through the thread
+    finally:
+        gate.write_requests -= 1
+    assert quick.post("/api/artifacts/", json={"key": "Bad Key", "data": 1}).status_code == 422
+    assert quick.get("/api/artifacts/01a227fa-e6f0-7662-a1e5-2a0633293abb").status_code == 404
+    assert gate.write_requests == 0
+    for _ in range(3):
+        assert quick.post("/api/artifacts/", json={"data": "alone"}).status_code == 201
+    assert gate._inline_writes - before >= 2

@@ -15,7 +15,7 @@ from runfolio.ops import Caller, Context
 from runfolio.ops.access import OPEN
 from runfolio.server.api import admin, artifacts, blobs, events, logs, retention, runs, webhooks
 from runfolio.server.auth import Authenticator
-from runfolio.server.concurrency import Gate
+from runfolio.server.concurrency import CountWrites, Gate
 from runfolio.server.deps import Api
 from runfolio.server.errors import ERROR_RESPONSES, install_error_handlers
 from runfolio.server.live import ChangeFeed, chain_exit_signals
@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=WORKSPACE_PREFIX, include_in_schema=False)
     mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
     _document_page_limit(app, settings.default_limit)
+    app.add_middleware(CountWrites, gate=gate)  # innermost: only requests that got through
     app.add_middleware(
         RequestGuard,
         max_body_bytes=settings.max_body_bytes,

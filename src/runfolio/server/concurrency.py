@@ -11,11 +11,14 @@
   Retry-After (`Busy`) instead of hanging, and so does one whose transaction
   cannot get the lock within it (`runfolio.store.engine.write`).
 - **Quick writes** (`Gate.quick_write`: one short transaction, such as an
-  artifact create) on SQLite run inline when nothing else is writing and the
-  write lock is free at once; otherwise, or when the lock turns out taken
+  artifact create) on SQLite run inline when theirs is the only write request
+  the process is serving (`CountWrites`), nothing else is writing and the write
+  lock is free at once; otherwise, or when the lock turns out taken
   (`WouldWait`, before any statement ran), they go to the writer thread like
-  any write. The hop costs more CPU than the write itself (measured in
-  bench/profile_server.py), and an inline write never waits for a lock. Its
+  any write. For a lone client the hop costs about as much CPU as the insert
+  itself; under concurrent writes the thread lets the loop read the next
+  requests while SQLite works (inline there lost a third of the throughput, in
+  bench/compare_servers.py's W2). An inline write never waits for a lock. Its
   commit does not fsync (WAL, synchronous=NORMAL; with FULL, quick writes take
   the thread) nor checkpoint: the writer thread checkpoints every
   `CHECKPOINT_EVERY` inline writes.
@@ -47,6 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runfolio.errors import Busy
 from runfolio.store.engine import DEFAULT_POOL_SIZE, WouldWait, checkpoint, without_waiting
@@ -82,6 +86,8 @@ class Gate:
         self._engine = engine
         self._quick_inline = sqlite and _synchronous(engine) == _SYNCHRONOUS_NORMAL
         self._inline_writes = 0
+        #: Write requests (POST, PUT, PATCH, DELETE) being served, kept by `CountWrites`.
+        self.write_requests = 0
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """`fn(*args, **kwargs)`, inline on SQLite, else on a reader thread."""
@@ -120,8 +126,12 @@ class Gate:
         `fn` must write in a single transaction and do nothing before it that cannot be
         done twice: if the lock is taken, it is run again on the writer thread.
         """
+        if self._quick_inline:
+            # One turn of the loop first: requests already received start, and count.
+            await asyncio.sleep(0)
         slots = self._write_slots
-        if self._quick_inline and (slots is None or not slots.locked()):
+        alone = self.write_requests <= 1
+        if self._quick_inline and alone and (slots is None or not slots.locked()):
             try:
                 with without_waiting():
                     result = fn(*args, **kwargs)
@@ -150,3 +160,27 @@ class Gate:
 def _synchronous(engine: Engine) -> int:
     with engine.connect() as conn:
         return int(conn.exec_driver_sql("PRAGMA synchronous").scalar_one())
+
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CountWrites:
+    """ASGI middleware: counts the write requests in flight on `gate` (see `quick_write`).
+
+    Reads are not counted: a long one (an event stream) must not keep writes off the loop.
+    """
+
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WRITE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        self.gate.write_requests += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.gate.write_requests -= 1
