@@ -18,7 +18,7 @@ def test_private_targets_are_refused_when_forbidden(tmp_path: Path) -> None:
         home=tmp_path / "home", webhook_allow_private=False, webhook_poll_seconds=0.05
     )
     with TestClient(create_app(settings)) as api:
-        for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://[::1]/x"):
+        for url in ("http://127.0.0.1:8080/x", "http://localhost/x", "http://10.0.0.5/x"):
             refused = api.post("/api/webhooks/", json={"name": "n", "url": url})
             assert refused.status_code == 422, refused.text
             (error,) = refused.json()["exception_detail"]

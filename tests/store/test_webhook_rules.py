@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
-from runfolio.schemas.webhooks import check_url, private_host
+from runfolio.schemas.webhooks import URL_PATTERN, check_url, private_host
 from runfolio.store.webhook_rules import concerns, rule_holds
 from runfolio.webhook_signature import sign, verify
 
@@ -98,6 +99,14 @@ def test_private_hosts(url: str, host: str | None) -> None:
 def test_bad_urls(url: str) -> None:
     with pytest.raises(ValueError):
         check_url(url)
+    assert not re.fullmatch(URL_PATTERN, url)  # the document says so too
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080/x", "https://hooks.example.com/a/b?c=d#e", "http://h:65535"]
+)
+def test_good_urls(url: str) -> None:
+    assert check_url(url) == url and re.fullmatch(URL_PATTERN, url)
 
 
 def test_signature_round_trip_and_refusals() -> None:

@@ -14,6 +14,7 @@ How a rule is judged against an artifact is `runfolio.store.webhook_rules`.
 from __future__ import annotations
 
 import ipaddress
+import re
 import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from runfolio.schemas.common import (
+    NUMBER_ONLY,
     ActionModel,
     DateTime,
     Int32,
@@ -40,24 +42,35 @@ TYPES_MAX = 20
 TEXT_MAX = 1000
 
 
+# What a webhook URL may be, as the OpenAPI document states it: http(s), a host name or
+# IPv4 address (no user or password, no IPv6 literal), a port up to 65535, then printable
+# ASCII (other characters percent-encoded).
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})"
+URL_PATTERN = r"^https?://[A-Za-z0-9._~%!$&'()*+,;=-]+(:" + _PORT + r")?([/?#][\x21-\x7e]*)?$"
+_URL = re.compile(URL_PATTERN)
+URL_RULE = (
+    "must be an http:// or https:// URL naming a host (a name or an IPv4 address, no user "
+    "or password), an optional port up to 65535, and printable ASCII after it (percent-"
+    "encode other characters)"
+)
+
+
 def check_url(value: str) -> str:
-    """An absolute http(s) URL with a host and no credentials in it."""
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        port = parts.port  # raises on a port out of range or not a number
-    except ValueError as exc:
-        raise ValueError(f"not a valid URL: {exc}") from None
-    if parts.scheme not in ("http", "https"):
+    """An absolute http(s) URL with a host, as `URL_PATTERN` says."""
+    if not value.startswith(("http://", "https://")):
         raise ValueError("must be an http:// or https:// URL")
-    if not parts.hostname:
-        raise ValueError("must name a host, e.g. https://hooks.example.com/runfolio")
-    if parts.username is not None or parts.password is not None:
+    if "@" in value.split("/", 3)[2]:
         raise ValueError("must not carry a user or password (put a token in the path instead)")
-    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in text):
-        raise ValueError("must not contain spaces or control characters")
-    del port
-    return text
+    if not _URL.fullmatch(value):
+        raise ValueError(URL_RULE)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port it cannot read
+    except ValueError as exc:
+        raise ValueError(f"{URL_RULE} ({exc})") from None
+    if not parts.hostname:
+        raise ValueError(URL_RULE)
+    return value
 
 
 def is_private_address(host: str) -> bool:
@@ -83,14 +96,14 @@ class TableCellRule(ActionModel):
     )
     row: Int32 = Field(default=-1, description="0-based row; negative counts from the end.")
     op: Op
-    value: float | Annotated[str, Field(max_length=TEXT_MAX)]
+    value: Annotated[float, NUMBER_ONLY] | Annotated[str, Field(max_length=TEXT_MAX)]
 
 
 class ProgressAtLeastRule(ActionModel):
     """A progress artifact at or past `value` (0-100)."""
 
     kind: Literal["progress_at_least"]
-    value: float = Field(ge=0, le=100)
+    value: Annotated[float, Field(ge=0, le=100), NUMBER_ONLY]
 
 
 class MarkdownContainsRule(ActionModel):
@@ -122,17 +135,15 @@ class _Fields(ActionModel):
     def _events(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else _unique_events(value)
 
-    @field_validator("key_pattern", check_fields=False)
-    @classmethod
-    def _pattern(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must not be blank (leave it out to match every key)")
-        return value
-
 
 NameField = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
-UrlField = Annotated[str, Field(min_length=1, max_length=URL_MAX)]
-EventsField = Annotated[list[Event], Field(min_length=1, max_length=len(ARTIFACT_EVENTS))]
+UrlField = Annotated[
+    str, Field(min_length=1, max_length=URL_MAX, json_schema_extra={"pattern": URL_PATTERN})
+]
+EventsField = Annotated[
+    list[Event],
+    Field(min_length=1, max_length=len(ARTIFACT_EVENTS), json_schema_extra={"uniqueItems": True}),
+]
 PatternField = Annotated[str, Field(min_length=1, max_length=PATTERN_MAX)]
 TypesField = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=200)]],
