@@ -20,7 +20,13 @@ from runfolio.settings import Settings
 from runfolio.store import artifacts as artifact_store
 from runfolio.store import retention
 from runfolio.store.engine import connect, read, write
-from runfolio.store.retention_pass import MAX_BATCH, MIN_BATCH, _next_batch, run_pass
+from runfolio.store.retention_pass import (
+    MAX_BATCH,
+    MIN_BATCH,
+    TARGET_HOLD,
+    _next_batch,
+    run_pass,
+)
 from runfolio.store.space import file_bytes, sqlite_file, vacuum
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
 from tests.retention_data import add_many, add_versions, version_count
@@ -252,10 +258,11 @@ def test_vacuum_shrinks_the_file(tmp_path: Path) -> None:
 def test_batches_are_sized_to_hold_the_lock_briefly() -> None:
     """A batch that held the lock 10x too long is cut to a tenth; a quick one grows, at
     most doubling; a key's short, quick last batch changes nothing; the bounds hold."""
-    assert _next_batch(1000, 1000, 0.5) == 100
-    assert _next_batch(1000, 1000, 0.01) == 2000
-    assert _next_batch(1000, 1000, 0.04) == 1250
-    assert _next_batch(1000, 10, 0.001) == 1000
-    assert _next_batch(1000, 990, 0.99) == 50
+    hold = TARGET_HOLD
+    assert 99 <= _next_batch(1000, 1000, 10 * hold) <= 100
+    assert _next_batch(1000, 1000, hold / 5) == 2000
+    assert 1240 <= _next_batch(1000, 1000, hold * 0.8) <= 1250
+    assert _next_batch(1000, 10, hold / 50) == 1000
+    assert _next_batch(1000, 990, 0.99) == MIN_BATCH
     assert _next_batch(100, 100, 60.0) == MIN_BATCH
     assert _next_batch(MAX_BATCH, MAX_BATCH, 0.001) == MAX_BATCH
