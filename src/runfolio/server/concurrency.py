@@ -43,6 +43,7 @@ more than a read (`runfolio.server.ui.site.PageApi`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -140,7 +141,9 @@ class Gate:
             else:
                 self._inline_writes += 1
                 if self._inline_writes % CHECKPOINT_EVERY == 0:
-                    self._writers.submit(self._checkpoint)
+                    # Shutting down: the last connection to close checkpoints instead.
+                    with contextlib.suppress(RuntimeError):
+                        self._writers.submit(self._checkpoint)
                 return result
         return await self.write(fn, *args, **kwargs)
 
