@@ -383,3 +383,17 @@ def test_appended_rows_are_judged_with_the_table(world: World) -> None:
     data = delivery["payload"]["artifact"]["data"]
     rows = json.loads(data) if isinstance(data, str) else data
     assert [row["epoch"] for row in rows] == [1, 2, 3]
+
+
+def test_an_update_cannot_null_what_a_webhook_needs(world: World) -> None:
+    hook = world.hook("/nulls", key_pattern="k-*")
+    h = world.as_("admin")
+    url = f"/api/webhooks/{hook['id']}"
+    for field in ("name", "url", "events", "active"):
+        refused = world.http.patch(url, json={field: None}, headers=h)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["exception_detail"][0]["loc"] == ["body", field]
+    assert world.http.get(url, headers=h).json()["key_pattern"] == "k-*"
+    cleared = world.http.patch(url, json={"key_pattern": None}, headers=h)
+    assert cleared.status_code == 200 and cleared.json()["key_pattern"] is None
+    assert cleared.json()["name"] == hook["name"] and cleared.json()["url"] == hook["url"]

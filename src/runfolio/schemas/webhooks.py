@@ -19,7 +19,7 @@ import uuid
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from runfolio.schemas.common import (
     NUMBER_ONLY,
@@ -167,8 +167,26 @@ class WebhookCreate(_Fields):
     active: JsonBool = True
 
 
+# Fields a webhook always has: an update may leave them out, never set them to null.
+_REQUIRED = ("name", "url", "events", "active")
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The document says what `_no_null` checks: these fields are never null."""
+    for name in _REQUIRED:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        kept = [option for option in field.pop("anyOf", []) if option.get("type") != "null"]
+        if len(kept) == 1:
+            field.update(kept[0])
+        elif kept:
+            field["anyOf"] = kept
+
+
 class WebhookUpdate(_Fields):
     """Fields to change; those left out stay (`null` clears the optional filters)."""
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     name: NameField | None = None
     url: UrlField | None = None
@@ -177,6 +195,13 @@ class WebhookUpdate(_Fields):
     artifact_types: TypesField | None = None
     rule: Rule | None = None
     active: JsonBool | None = None
+
+    @field_validator(*_REQUIRED, mode="before")
+    @classmethod
+    def _no_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
 
 
 class Webhook(ObjectModel):
@@ -215,11 +240,6 @@ class WebhookDelivery(ObjectModel):
     created: DateTime
     delivered: DateTime | None = None
     payload: dict[str, Any] | None = None
-
-
-def deliveries_page_size(limit: int | None) -> int:
-    """How many deliveries a listing shows (newest first)."""
-    return 50 if limit is None else max(1, min(limit, 200))
 
 
 def private_host(url: str) -> str | None:

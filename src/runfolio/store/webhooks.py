@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, select, update
 
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact
@@ -359,14 +359,6 @@ def prune(conn: Connection, before: dt.datetime) -> int:
         )
     )
     return int(done.rowcount)
-
-
-def pending_count(conn: Connection) -> int:
-    return int(
-        conn.execute(
-            select(func.count()).where(webhook_deliveries.c.status == PENDING)
-        ).scalar_one()
-    )
 
 
 # -- the artifact writes' hooks -------------------------------------------------------
