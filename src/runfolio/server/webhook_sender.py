@@ -34,7 +34,7 @@ from runfolio.schemas.webhooks import is_private_address
 from runfolio.server.concurrency import Gate
 from runfolio.settings import Settings
 from runfolio.store import webhooks as store
-from runfolio.store.engine import write
+from runfolio.store.engine import read, write
 from runfolio.webhook_signature import EVENT_HEADER, EVENT_ID_HEADER, HEADER, sign
 
 log = logging.getLogger("runfolio.webhooks")
@@ -116,7 +116,8 @@ class WebhookSender:
         ) as client:
             while True:
                 try:
-                    claimed = await self._gate.write(self._claim)
+                    due = await self._gate.read(self._due)
+                    claimed = await self._gate.write(self._claim) if due else []
                 except Exception:  # a busy or unreachable database: try next round
                     log.exception("webhook sender: cannot claim deliveries")
                     claimed = []
@@ -153,6 +154,10 @@ class WebhookSender:
     def _done(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)
         self._slots.release()
+
+    def _due(self) -> bool:
+        with read(self._engine) as conn:
+            return store.any_due(conn, utcnow())
 
     def _claim(self) -> list[Row[Any]]:
         with write(self._engine) as conn:

@@ -283,6 +283,18 @@ def enqueue_test(conn: Connection, workspace_id: uuid.UUID, webhook_id: uuid.UUI
 # -- the sender's side -------------------------------------------------------------
 
 
+def any_due(conn: Connection, now: dt.datetime) -> bool:
+    """Whether a delivery is due: a read, so an idle sender never takes the write lock."""
+    return (
+        conn.execute(
+            select(webhook_deliveries.c.id)
+            .where(webhook_deliveries.c.status == PENDING, webhook_deliveries.c.next_attempt <= now)
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def claim(conn: Connection, now: dt.datetime, lease: dt.timedelta, limit: int) -> list[Row[Any]]:
     """Take up to `limit` due deliveries for `lease`: their next attempt moves to the
     lease's end, so another worker (or this one after a crash) takes them only then.
