@@ -2,9 +2,9 @@
 
     python tests/webhook_receiver.py PORT RECORD_FILE
 
-Answers every POST with the status its path names (`/status/500` → 500; any other
-path → 200) and appends one JSON line per request to RECORD_FILE: path, headers
-(lower-case names) and the raw body as text.
+Answers every POST with the status its path names (`/status/500` → 500, a 3xx with
+`location: /elsewhere`; any other path → 200) and appends one JSON line per request
+to RECORD_FILE: path, headers (lower-case names) and the raw body as text.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ def make_handler(record: Path) -> type[BaseHTTPRequestHandler]:
             parts = self.path.strip("/").split("/")
             status = int(parts[1]) if len(parts) == 2 and parts[0] == "status" else 200
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("location", "/elsewhere")
             self.send_header("content-length", "2")
             self.end_headers()
             self.wfile.write(b"ok")

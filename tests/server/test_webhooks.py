@@ -397,3 +397,16 @@ def test_an_update_cannot_null_what_a_webhook_needs(world: World) -> None:
     cleared = world.http.patch(url, json={"key_pattern": None}, headers=h)
     assert cleared.status_code == 200 and cleared.json()["key_pattern"] is None
     assert cleared.json()["name"] == hook["name"] and cleared.json()["url"] == hook["url"]
+
+
+def test_redirects_are_not_followed(world: World) -> None:
+    hook = world.hook("/status/307")
+    world.artifact(type="markdown", data="moved")
+    deadline = time.monotonic() + 10
+    while not (found := world.deliveries(hook)) or found[0]["attempts"] < 1:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert found[0]["last_status_code"] == 307
+    assert "redirect to '/elsewhere' not followed" in found[0]["last_error"]
+    assert found[0]["status"] in ("pending", "failed")
+    assert not [c for c in world.receiver.calls() if c["path"] == "/elsewhere"]
