@@ -25,6 +25,12 @@ def test_screenshots_of_the_main_pages(browser: Browser, tmp_path: Path) -> None
         "artifact-markdown.png",
         "artifact-table.png",
         "artifact-image.png",
+        "artifact-chart.png",
+        "artifact-html.png",
+        "artifact-file.png",
+        "artifact-table-appended.png",
+        "compare.png",
+        "trends.png",
         "run.png",
         "runs.png",
     ]
