@@ -107,8 +107,9 @@ class Settings(BaseSettings):
     )
     strict_artifact_data: bool = Field(
         default=False,
-        description="Refuse (422) artifact data that does not fit its known type (markdown "
-        "and image not a string, table not a table, progress not a number in 0-100). Off by "
+        description="Refuse (422) artifact data that does not fit its known type (markdown, "
+        "image and html not a string, table not a table, progress not a number in 0-100, "
+        "chart not a JSON object). Off by "
         "default: like the protocol's server, any JSON is stored for any type.",
     )
     live_streams: int = Field(

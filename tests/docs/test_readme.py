@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from runfolio.client import RunfolioClient, client_for
 from runfolio.schemas.bodies import ArtifactFilterBody, FlowRunFilterBody, TaskRunFilterBody
@@ -28,7 +31,10 @@ def test_readme_has_python_examples() -> None:
     assert python_blocks()
 
 
-def test_readme_python_blocks_run(client: RunfolioClient) -> None:
+def test_readme_python_blocks_run(
+    client: RunfolioClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # examples write files (results.csv) where they run
     for block in python_blocks():
         if _on_a_cluster(block):
             continue
@@ -38,9 +44,20 @@ def test_readme_python_blocks_run(client: RunfolioClient) -> None:
     assert stored["nightly-table"].type == "table"
     progress = [a for a in stored.values() if a.type == "progress"]
     assert len(progress) == 1 and progress[0].data == 100.0
-    (run,) = client.filter_flow_runs(FlowRunFilterBody())
+    (run,) = [
+        r
+        for r in client.filter_flow_runs(FlowRunFilterBody())
+        if r.name and r.flow_id and client.read_flow(r.flow_id).name == "nightly"
+    ]
     assert run.state_type == "COMPLETED"
     assert [log.message for log in client.read_logs(run.id)] == ["done"]
+    # The living-artifact examples: changed in place, uploaded, drawn.
+    assert len(json.loads(stored["train-loss"].data)) == 4
+    assert stored["train-status"].data.startswith("# Training\nepoch 3 of 3")
+    assert stored["results"].type == "file" and stored["results"].data["filename"] == "results.csv"
+    assert stored["plot"].type == "image" and stored["plot"].data.startswith("/api/blobs/")
+    assert [p["epoch"] for p in stored["training-loss"].data["data"]["values"]] == [0, 1, 2, 3, 4]
+    assert stored["training-report"].type == "html"
 
 
 def test_readme_cluster_example_runs(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ import re
 import uuid
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from runfolio.schemas.common import NUMBER_ONLY, ActionModel, DateTime, ObjectModel
 
@@ -32,6 +32,16 @@ WILDCARDS = "*?"
 
 class RetentionPolicySet(ActionModel):
     """Set the policy of a key pattern (replacing the one it had)."""
+
+    # "At least one rule", in the document too, so clients can know it before asking.
+    model_config = ActionModel.model_config | ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["keep_last"], "properties": {"keep_last": {"type": "integer"}}},
+                {"required": ["keep_days"], "properties": {"keep_days": {"type": "number"}}},
+            ]
+        }
+    )
 
     key_pattern: str = Field(
         min_length=1,

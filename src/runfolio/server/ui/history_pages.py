@@ -22,8 +22,15 @@ from runfolio.server.ui.templating import SECURITY_HEADERS
 
 site = Site()
 
-VersionParam = Annotated[str | None, Query(description=history.VERSION_HELP)]
-FromParam = Annotated[str | None, Query(alias="from", description=history.VERSION_HELP)]
+# What a version may be, in the document too: a timeline number or an artifact id.
+VERSION_RULE = (
+    r"^\s*([0-9]{1,18}|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+    r"[0-9a-fA-F]{12})\s*$"
+)
+VersionParam = Annotated[str | None, Query(description=history.VERSION_HELP, pattern=VERSION_RULE)]
+FromParam = Annotated[
+    str | None, Query(alias="from", description=history.VERSION_HELP, pattern=VERSION_RULE)
+]
 KeyColumnParam = Annotated[
     str | None,
     Query(description="The column whose cells match table rows (default: the first column)."),
