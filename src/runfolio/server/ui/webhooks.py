@@ -201,9 +201,7 @@ async def _on_one(request: Request, title: str, operation: Any) -> Response:
         await request.app.state.gate.write(operation, api.ctx, webhook_id)
     except NotFound:
         text = f"There is no such webhook in {api.ctx.caller.workspace_path}. Nothing was changed."
-        return admin_forms.message(
-            title, text, api.header, status_code=404, back=urls.webhooks()
-        )
+        return admin_forms.message(title, text, api.header, status_code=404, back=urls.webhooks())
     return RedirectResponse(urls.webhooks(), status_code=303, headers=SECURITY_HEADERS)
 
 
