@@ -563,7 +563,8 @@ async def aappend_table_rows(
     artifact_id: uuid.UUID, rows: Any, client: RunfolioClient | None = None
 ) -> uuid.UUID:
     """Add rows at the end of a table artifact without sending the table again (async)."""
-    action = RowsAppend(rows=_encoding.table_rows(rows))
+    # A fresh id per call: a retry or an outbox redelivery of it is stored once.
+    action = RowsAppend(id=new_id(), rows=_encoding.table_rows(rows))
     await _to_thread(_client(client).append_table_rows, artifact_id, action)
     return artifact_id
 
@@ -575,6 +576,7 @@ def append_table_rows(
     """Add rows at the end of a table artifact without sending the table again: dicts
     with the table's columns (a table of dicts), lists as long as its rows (a table of
     lists), or a DataFrame. No new version; `updated` moves. Returns `artifact_id`."""
-    action = RowsAppend(rows=_encoding.table_rows(rows))
+    # A fresh id per call: a retry or an outbox redelivery of it is stored once.
+    action = RowsAppend(id=new_id(), rows=_encoding.table_rows(rows))
     _client(client).append_table_rows(artifact_id, action)
     return artifact_id

@@ -46,8 +46,9 @@ def append_table_rows(ctx: Context, artifact_id: uuid.UUID, action: RowsAppend) 
     with ctx.writing() as (conn, ws):
         # Webhooks see the table with its rows, before and after (same transaction).
         watched = webhooks.watch(conn, ws, artifact_id)
-        appended = appends.append(conn, ws, artifact_id, action.rows)
-        webhooks.artifact_updated(conn, ws, watched)
+        appended, added = appends.append(conn, ws, artifact_id, action.rows, action.id)
+        if added:  # a replayed append changed nothing
+            webhooks.artifact_updated(conn, ws, watched)
         return appended
 
 

@@ -15,8 +15,15 @@ MAX_ROWS_PER_APPEND = 10_000
 
 
 class RowsAppend(ActionModel):
-    """Body of `POST /artifacts/{id}/rows`: rows shaped like the table's own rows."""
+    """Body of `POST /artifacts/{id}/rows`: rows shaped like the table's own rows. `id`
+    may be chosen by the client (idempotent retry)."""
 
+    id: uuid.UUID | None = Field(
+        default=None,
+        description="Chosen by the client so a retry is stored once: an append whose id "
+        "this artifact already has is answered as the first time and adds nothing; "
+        "the same id with other rows is a 409.",
+    )
     rows: list[Any] = Field(
         min_length=1,
         max_length=MAX_ROWS_PER_APPEND,

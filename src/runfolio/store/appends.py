@@ -25,8 +25,9 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 from pydantic_core import from_json
 from sqlalchemy import Connection, Text, func, literal_column, select, type_coerce
+from sqlalchemy.exc import IntegrityError
 
-from runfolio.errors import Invalid, NotFound
+from runfolio.errors import Conflict, Invalid, NotFound
 from runfolio.schemas.appends import RowsAppended
 from runfolio.schemas.artifacts import parse_table
 from runfolio.schemas.common import utcnow
@@ -272,11 +273,47 @@ def _check_rows(
 # -- writing ----------------------------------------------------------------------------
 
 
+def _replayed(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    artifact_id: uuid.UUID,
+    client_id: uuid.UUID,
+    rows: list[Any],
+) -> RowsAppended | None:
+    """The answer to an append whose id this artifact already has (None when it has not):
+    the same rows are a retry, answered as the first time; other rows a Conflict."""
+    a = artifact_row_appends.c
+    found = conn.execute(
+        select(a.rows, a.row_count).where(
+            a.workspace_id == workspace_id, a.artifact_id == artifact_id, a.client_id == client_id
+        )
+    ).first()
+    if found is None:
+        return None
+    if found.rows != rows:
+        raise Conflict(
+            f"body.id: append id {client_id} was already used for other rows of this artifact."
+        )
+    total = conn.execute(
+        select(artifacts.c.rows_appended).where(
+            artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id
+        )
+    ).scalar()
+    return RowsAppended(artifact_id=artifact_id, appended=found.row_count, rows_appended=total or 0)
+
+
 def append(
-    conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID, rows: list[Any]
-) -> RowsAppended:
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    artifact_id: uuid.UUID,
+    rows: list[Any],
+    client_id: uuid.UUID | None = None,
+) -> tuple[RowsAppended, bool]:
     """Append `rows` to a table artifact without rewriting it; bumps its `updated` (and its
-    key's collection row, when it is the latest version)."""
+    key's collection row, when it is the latest version). Returns the answer and whether
+    rows were added: an append whose `client_id` is already stored for this artifact (a
+    retry) adds nothing and is answered as the first time; other rows under it are a
+    Conflict."""
     _check_finite(rows)
     sqlite = conn.dialect.name == "sqlite"
     # SQLite: the prefix is read through the row's blob handle (its first pages only);
@@ -295,6 +332,10 @@ def append(
     ).first()
     if row is None:
         raise NotFound(NOT_FOUND)
+    if client_id is not None:
+        replay = _replayed(conn, workspace_id, artifact_id, client_id, rows)
+        if replay is not None:
+            return replay, False
     if row.type != "table":
         raise _not_a_table(artifact_id, f"is of type {row.type!r}")
     if sqlite:
@@ -312,17 +353,33 @@ def append(
         )
     ).scalar_one()
     now = utcnow()
-    conn.execute(
-        artifact_row_appends.insert(),
-        {
-            "workspace_id": workspace_id,
-            "artifact_id": artifact_id,
-            "seq": seq + 1,
-            "rows": rows,
-            "row_count": len(rows),
-            "created": now,
-        },
-    )
+    values = {
+        "workspace_id": workspace_id,
+        "artifact_id": artifact_id,
+        "seq": seq + 1,
+        "rows": rows,
+        "row_count": len(rows),
+        "created": now,
+        "client_id": client_id,
+    }
+    try:
+        # The append row goes first: if its id is taken (the same append, arrived at
+        # once), nothing else was written. (SQLite keeps the transaction after a failed
+        # statement; elsewhere a savepoint does.)
+        if conn.dialect.name == "sqlite":
+            conn.execute(artifact_row_appends.insert(), values)
+        else:
+            with conn.begin_nested():
+                conn.execute(artifact_row_appends.insert(), values)
+    except IntegrityError:
+        replay = (
+            None
+            if client_id is None
+            else _replayed(conn, workspace_id, artifact_id, client_id, rows)
+        )
+        if replay is None:
+            raise
+        return replay, False
     total = (row.rows_appended or 0) + len(rows)
     conn.execute(
         artifacts.update()
@@ -347,7 +404,7 @@ def append(
         flow_run_id=row.flow_run_id,
         at=now,
     )
-    return RowsAppended(artifact_id=artifact_id, appended=len(rows), rows_appended=total)
+    return RowsAppended(artifact_id=artifact_id, appended=len(rows), rows_appended=total), True
 
 
 def clear(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> None:

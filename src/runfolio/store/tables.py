@@ -307,7 +307,11 @@ artifact_row_appends = Table(
     Column("rows", JSONText, nullable=False),
     Column("row_count", Integer, nullable=False),
     Column("created", UTCDateTime, nullable=False),
+    # The id the client chose for the append: a replay of it (a retry, an outbox
+    # redelivery) is answered from here and stores nothing. Null for appends without one.
+    Column("client_id", Uuid),
     PrimaryKeyConstraint("workspace_id", "artifact_id", "seq"),
+    Index(None, "workspace_id", "artifact_id", "client_id", unique=True),
 )
 
 blobs = Table(
