@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 
+from runfolio.schemas.common import new_id
 from runfolio.server.app import create_app
 from runfolio.settings import Settings
 from runfolio.store.engine import connect, dispose_engines
 from runfolio.store.migrations import HEAD_REVISION, alembic_config
-from runfolio.store.tables import artifacts, metadata
+from runfolio.store.tables import artifacts
+from runfolio.store.transfer import copied_tables
 from tests.cli.helpers import Invoke, assert_failed, make_invoke
 from tests.pg import PostgresServer
 from tests.server.conftest import DEFAULT_BASE, Api
@@ -222,7 +224,13 @@ def fill(api: Api, tag: str) -> None:
                 flow_run_id=run["id"],
                 task_run_id=task["id"],
             )
-        api.create(key=None, type="table", data=[{"a": 1.0, "b": None}], flow_run_id=run["id"])
+        table = api.create(
+            key=None, type="table", data=[{"a": 1.0, "b": None}], flow_run_id=run["id"]
+        )
+        # Rows appended in place, with the client's id (kept by a copy) and without.
+        for append_id in (str(new_id()), None):
+            body = {"rows": [{"a": 2.0, "b": n}], **({"id": append_id} if append_id else {})}
+            assert api.post(f"/artifacts/{table['id']}/rows", json=body).status_code == 200
         assert api.set_state("flow_runs", run["id"], "COMPLETED").status_code == 201
     api.create(key="progress", type="progress", data=100.0)
 
@@ -233,7 +241,7 @@ def every_row(url: str) -> dict[str, Sequence[Any]]:
         with engine.connect() as conn:
             return {
                 table.name: conn.execute(select(table).order_by(*table.primary_key.columns)).all()
-                for table in metadata.sorted_tables
+                for table in copied_tables()  # short-lived tables are not copied
             }
     finally:
         engine.dispose()
@@ -294,6 +302,8 @@ def test_copy_round_trip_keeps_every_row(
     assert every_row(target) == source_rows
     assert len(source_rows["workspaces"]) == 2 and len(source_rows["logs"]) == 24
     assert len(source_rows["artifacts"]) == 2 * (2 + 3 + 4 + 3 + 1)
+    appended = source_rows["artifact_row_appends"]
+    assert len(appended) == 2 * 3 * 2 and sum(row.client_id is not None for row in appended) == 6
     seen = store_answers(filled, home)
     assert sum(map(len, seen[NAMED_BASE]["logs"])) == 12 and len(seen[DEFAULT_BASE]["latest"]) == 4
     assert store_answers(target, tmp_path / "other") == seen
