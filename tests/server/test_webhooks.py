@@ -385,6 +385,16 @@ def test_appended_rows_are_judged_with_the_table(world: World) -> None:
     assert [row["epoch"] for row in rows] == [1, 2, 3]
 
 
+def test_a_replayed_append_calls_no_webhook_again(world: World) -> None:
+    hook = world.hook("/replayed", key_pattern="replayed", events=["artifact.updated"])
+    table = world.artifact(key="replayed", type="table", data=[{"n": 1}])
+    body = {"id": "0192f0c4-7b1e-7c3a-9d2e-3f4a5b6c7d8e", "rows": [{"n": 2}]}
+    url = f"/api/artifacts/{table['id']}/rows"
+    answers = [world.http.post(url, json=body, headers=world.as_("admin")) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200] * 3
+    assert len(world.deliveries(hook)) == 1  # the retries stored nothing, so told nothing
+
+
 def test_an_update_cannot_null_what_a_webhook_needs(world: World) -> None:
     hook = world.hook("/nulls", key_pattern="k-*")
     h = world.as_("admin")
