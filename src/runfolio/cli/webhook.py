@@ -189,6 +189,8 @@ def test(webhook: WebhookArgument, workspace: WorkspaceOption = "default/default
     """Queue a `webhook.test` call to the webhook; a running server sends it.
 
     Follow it with `runfolio webhook deliveries ID`.
+
+    Example: runfolio webhook test 01a2f4c0-...
     """
     webhook_id = _id(webhook)
     with database() as engine:
