@@ -36,7 +36,7 @@ def square(x):
 
 runner = DaskTaskRunner(
     cluster_kwargs={
-        "n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None
+        "n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": ":0"
     }
 )
 

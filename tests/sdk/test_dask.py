@@ -32,7 +32,9 @@ from runfolio.settings import Settings
 from runfolio.task_runners import DaskTaskRunner
 from tests.servers import running_server
 
-CLUSTER = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": None}
+# A free port for the dashboard: ":8787" (what None means) may still be held by a cluster
+# that is closing, and the warning that gives is an error under pytest.
+CLUSTER = {"n_workers": 2, "threads_per_worker": 1, "processes": True, "dashboard_address": ":0"}
 
 
 def local_runner() -> DaskTaskRunner:

@@ -40,7 +40,10 @@ def _each_event_once(home: Path, record: Path, env: dict[str, str]) -> None:
             str(n) for n in range(EVENTS)
         )
         log = http.get(f"/webhooks/{made.json()['id']}/deliveries", params={"limit": 200})
-        assert {(d["status"], d["attempts"]) for d in log.json()} == {("delivered", 1)}
+        # Exactly once is what the receiver saw (above); a first call that never reached it
+        # (a busy machine) may have been tried again, so attempts are not checked here.
+        assert {d["status"] for d in log.json()} == {"delivered"}
+        assert len(log.json()) == EVENTS
 
 
 def test_two_workers_on_sqlite_send_each_event_once(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ site = Site()
 
 # What a version may be, in the document too: a timeline number or an artifact id.
 VERSION_RULE = (
-    r"^\s*([0-9]{1,18}|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
+    r"^\s*([0-9]{1,100}|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
     r"[0-9a-fA-F]{12})\s*$"
 )
 VersionParam = Annotated[str | None, Query(description=history.VERSION_HELP, pattern=VERSION_RULE)]
