@@ -125,12 +125,16 @@ async def _events(
         while True:
             idle = False
             change: changes.Change | None = None
+            # Wait no longer than the next check is due: a timer may fire a hair early,
+            # and a fixed wait would then put the check off by a whole period.
+            due = checked + RECHECK_S
             try:
-                change = await asyncio.wait_for(subscriber.queue.get(), RECHECK_S)
+                wait = max(0.01, due - time.monotonic())
+                change = await asyncio.wait_for(subscriber.queue.get(), wait)
             except TimeoutError:
                 idle = True
             now = time.monotonic()
-            if now - checked >= RECHECK_S:
+            if now >= due - 0.05:
                 # A stream outlives the request that opened it: the caller's rights are
                 # checked again, so a revoked key or an ended session stops it.
                 if not await allowed():
