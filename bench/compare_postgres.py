@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""runfolio (1 and 2 workers) against Prefect's own server, both on one PostgreSQL server.
+"""runfolio (1 and 2 workers) against a bare app and Prefect's own server, on one PostgreSQL.
 
 Starts a throwaway PostgreSQL server (tests/pg.py: initdb on a temp dir, a free
 loopback port, as the `postgres` user when run as root), then runs the reference
@@ -11,15 +11,19 @@ never in CI:
 
     .venv/bin/python bench/compare_postgres.py --runs 2 --scale 100000
 
-Systems (same PostgreSQL server, one database each):
+`--scale 0` leaves W6 out (bench/pg_scale.py seeds 1,000,000 artifacts in minutes
+instead of loading them through the API). Systems (same PostgreSQL server, one
+database each):
+  pg-limit         bench/limit_postgres.py: raw ASGI + json + psycopg, one INSERT
+                   committed per create, W1,W2,W4a: the floor of HTTP + JSON + psycopg
   pg-runfolio-1w   `runfolio server start`, W1,W2,W4 and W6 at --scale
   pg-runfolio-2w   `runfolio server start --workers 2`, W1,W2,W4 (W6 too with --scale-all)
   pg-prefect-3.9.1 `python -m prefect server start` from --prefect-venv on
                    postgresql+asyncpg, W1,W2,W4 (W6 at --prefect-scale if given:
                    Prefect loads ~80 artifacts/s, so 100,000 would take ~20 min a run)
 
-The harness's limit_server.py has only `echo` and `sqlite` modes, so there is no
-bare ASGI + PostgreSQL baseline here.
+Server CPU is the server's process tree only (PostgreSQL's backends are not in it),
+alike for every system.
 """
 
 from __future__ import annotations
@@ -136,7 +140,7 @@ def main() -> None:
         "--scale",
         type=int,
         default=100_000,
-        help="W6: artifacts in the database (e.g. 1000000, given the time)",
+        help="W6: artifacts in the database (e.g. 1000000, given the time); 0: no W6",
     )
     ap.add_argument("--scale-all", action="store_true", help="W6 on 2 workers as well")
     ap.add_argument("--prefect-venv", type=Path, default=DEFAULT_PREFECT_VENV)
@@ -149,6 +153,7 @@ def main() -> None:
         "counted as CPU per create: the stricter comparison for runfolio",
     )
     ap.add_argument("--skip-prefect", action="store_true")
+    ap.add_argument("--skip-limit", action="store_true", help="no bare pg-limit system")
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results" / "postgres")
     a = ap.parse_args()
 
@@ -158,6 +163,8 @@ def main() -> None:
     port = free_port()
     base = ["--workloads", "W1,W2,W4", "--procs", "2"]
     with_scale = ["--workloads", "W1,W2,W4,W6", "--procs", "2", "--scale", str(a.scale)]
+    if not a.scale:
+        with_scale = base
     pg = PostgresServer()
     runs: dict[str, list[Path]] = {}
     try:
@@ -179,6 +186,8 @@ def main() -> None:
                 with_scale if a.scale_all else base,
             ),
         ]
+        if not a.skip_limit:
+            systems.append(limit_system(pg, port))
         if not a.skip_prefect:
             systems.append(prefect_system(a, pg, work, port))
         # Round-robin, one run of each system per round: the machine is shared, and
@@ -203,6 +212,7 @@ def main() -> None:
         combined.get("pg-runfolio-1w"),
         combined.get("pg-runfolio-2w"),
         combined.get("pg-prefect-3.9.1"),
+        combined.get("pg-limit"),
     )
 
 
@@ -234,6 +244,18 @@ def combine(harness: Path, results: Path, label: str, files: list[Path]) -> dict
     return summary
 
 
+def limit_system(pg: PostgresServer, port: int) -> System:
+    dsn = f"host=127.0.0.1 port={pg.port} user={SUPERUSER} dbname=limit_bench"
+    return System(
+        "pg-limit",
+        f"{sys.executable} {ROOT / 'bench' / 'limit_postgres.py'} --dsn {shlex.quote(dsn)} "
+        f"--port {port}",
+        recreate(pg, "limit_bench"),
+        # limit_server.py's workloads in compare_servers.py: it has no other queries.
+        ["--workloads", "W1,W2,W4a", "--procs", "2"],
+    )
+
+
 def prefect_system(a: argparse.Namespace, pg: PostgresServer, work: Path, port: int) -> System:
     python = a.prefect_venv / "bin" / "python"
     # The cached venv was built elsewhere and moved: its bin/prefect and bin/pip
@@ -257,7 +279,11 @@ def prefect_system(a: argparse.Namespace, pg: PostgresServer, work: Path, port: 
 
 
 def print_targets(
-    a: argparse.Namespace, one: dict | None, two: dict | None, prefect: dict | None
+    a: argparse.Namespace,
+    one: dict | None,
+    two: dict | None,
+    prefect: dict | None,
+    bare: dict | None,
 ) -> None:
     def cpu(r: dict | None, w: str) -> float | None:
         return median(r, w, "server_cpu_ms_per_op")
@@ -268,6 +294,13 @@ def print_targets(
         ("W1 server CPU ms per create, 1 worker", cpu(one, W1), ""),
         ("W1 server CPU ms per create, 2 workers", cpu(two, W1), ""),
         ("W1 server CPU ms per create, Prefect", cpu(prefect, W1), ""),
+        ("W1 server CPU ms per create, bare pg-limit", cpu(bare, W1), ""),
+        ("W1 server CPU per create, runfolio 1w / bare", _ratio(cpu(one, W1), cpu(bare, W1)),
+         "≤ 1.5"),
+        ("W2 server CPU per create, runfolio 1w / bare", _ratio(cpu(one, W2), cpu(bare, W2)),
+         "≤ 1.5"),
+        ("W1 sequential creates/s, runfolio 1w / bare",
+         _ratio(median(one, W1, "ops_per_s"), median(bare, W1, "ops_per_s")), "≥ 0.7"),
         ("W1 creates per CPU-s, runfolio 1w / Prefect",
          _ratio(cpu(prefect, W1), cpu(one, W1)), "≥ 10"),
         ("W2 creates per CPU-s, runfolio 1w / Prefect",
@@ -279,14 +312,18 @@ def print_targets(
         ("W2 p99 ms, 8 clients, 1 worker", median(one, W2, "p99_ms"), "≤ 50"),
         ("W2 p99 ms, 8 clients, 2 workers", median(two, W2, "p99_ms"), "≤ 50"),
         ("W2 p99 ms, 8 clients, Prefect", median(prefect, W2, "p99_ms"), ""),
+        ("W2 p99 ms, 8 clients, bare pg-limit", median(bare, W2, "p99_ms"), ""),
         ("W2 creates/s, 8 clients, 2 workers / 1 worker",
          _ratio(median(two, W2, "ops_per_s"), median(one, W2, "ops_per_s")), "≥ 1.3"),
-        (f"W6 latest/filter limit 50 p50 ms at {a.scale}, 1 worker",
-         median(one, LATEST, "p50_ms"), "≤ 10"),
-        (f"W6 latest/filter limit 50 p99 ms at {a.scale}, 1 worker",
-         median(one, LATEST, "p99_ms"), ""),
     ]  # fmt: skip
-    if a.scale_all:
+    if a.scale:
+        rows += [
+            (f"W6 latest/filter limit 50 p50 ms at {a.scale}, 1 worker",
+             median(one, LATEST, "p50_ms"), "≤ 10"),
+            (f"W6 latest/filter limit 50 p99 ms at {a.scale}, 1 worker",
+             median(one, LATEST, "p99_ms"), ""),
+        ]  # fmt: skip
+    if a.scale and a.scale_all:
         rows.append(
             (f"W6 latest/filter limit 50 p50 ms at {a.scale}, 2 workers",
              median(two, LATEST, "p50_ms"), "≤ 10")
