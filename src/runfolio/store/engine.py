@@ -37,6 +37,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from runfolio.errors import Busy
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
+from runfolio.store.textfold import SQL_LOWER, simple_lower
 
 if TYPE_CHECKING:  # the driver's module, for its connection type (SQLAlchemy loads it)
     import sqlite3
@@ -86,6 +87,8 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
+        # Case-insensitive filters on non-ASCII text, as PostgreSQL's ILIKE does them.
+        dbapi_conn.create_function(SQL_LOWER, 1, simple_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -105,6 +108,10 @@ def _configure_postgresql(engine: Engine, write_timeout: float) -> None:
         with dbapi_conn.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
         dbapi_conn.commit()
+        # json columns arrive as their text (JSONText parses it), not parsed by the driver.
+        from psycopg.types.string import TextLoader  # loaded with the driver already
+
+        dbapi_conn.adapters.register_loader("json", TextLoader)
 
 
 def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) -> Engine:
