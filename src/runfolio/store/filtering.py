@@ -2,7 +2,7 @@
 
 Every function returns SQLAlchemy clauses; callers add them to their
 statements. `like_` is a case-insensitive substring match of the literal text
-(`%` and `_` in it are not wildcards).
+(`%` and `_` in it are not wildcards), with PostgreSQL's case folding on both databases.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from runfolio.schemas import filters as f
 from runfolio.schemas.bodies import RelatedFilters
 from runfolio.schemas.sorting import ArtifactSort, FlowRunSort, TaskRunSort
 from runfolio.store.tables import flow_runs, flows, task_runs
+from runfolio.store.textfold import SQL_LOWER
 
 Clause = ColumnElement[bool]
 
@@ -64,10 +65,33 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+class _lowered(FunctionElement[str]):
+    """`_lowered(text)`: every character lowercased, as PostgreSQL's `lower()` does it
+    (SQLite's own `lower()` leaves non-ASCII letters as they are)."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(_lowered)
+def _lowered_default(element: _lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_lowered, "sqlite")
+def _lowered_sqlite(element: _lowered, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{SQL_LOWER}({compiler.process(element.clauses, **kw)})"
+
+
 def _like(column: ColumnElement[Any], value: str | None) -> Clause | None:
     if not value:
         return None
-    return column.ilike(f"%{_escape_like(value)}%", escape="\\")
+    pattern = f"%{_escape_like(value)}%"
+    if value.isascii():
+        # The common case, where SQLite's built-in folding (ASCII letters) is enough.
+        return column.ilike(pattern, escape="\\")
+    # PostgreSQL's ILIKE is exactly this; on SQLite it calls a Python function per row.
+    return _lowered(column).like(_lowered(literal(pattern, Text)), escape="\\")
 
 
 def _any(column: ColumnElement[Any], values: Sequence[Any] | None) -> Clause | None:
