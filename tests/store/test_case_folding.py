@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from runfolio.schemas.filters import FlowFilter, FlowRunFilter
+from runfolio.schemas.filters import FlowFilter, FlowRunFilter, NameFilter
 from runfolio.schemas.runs import FlowCreate, FlowRunCreate
 from runfolio.store import runs
 from runfolio.store.engine import dispose_engines, open_engine, read, write
@@ -56,9 +56,9 @@ def db(tmp_path: Path, database_url: str | None) -> Iterator[Engine]:
 def test_like_folds_case_as_postgresql_does(db: Engine) -> None:
     with read(db) as conn:
         for like, expected in CASES:
-            flows = runs.filter_flows(conn, WS, FlowFilter(name={"like_": like}), 100, 0)
+            flows = runs.filter_flows(conn, WS, FlowFilter(name=NameFilter(like_=like)), 100, 0)
             assert {f.name for f in flows} == expected, like
-            found = runs.filter_flow_runs(conn, WS, FlowRunFilter(name={"like_": like}))
+            found = runs.filter_flow_runs(conn, WS, FlowRunFilter(name=NameFilter(like_=like)))
             assert {r.name for r in found} == expected, like
 
 
