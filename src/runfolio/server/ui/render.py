@@ -12,6 +12,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -108,21 +109,41 @@ def safe_url(url: Any, *, relative: bool = True) -> str | None:
     return url if relative else None
 
 
+# Rendering and sanitising markdown costs about a millisecond per kilobyte, and pages
+# show the same texts again and again (a run page's 50 cards, every reload, the list's
+# descriptions): texts up to CACHED_MARKDOWN_CHARS are kept rendered, the most recently
+# shown CACHED_MARKDOWN of them (a few MB). The result depends on the text alone.
+CACHED_MARKDOWN = 1024
+CACHED_MARKDOWN_CHARS = 16_384
+
+
+def _render_markdown(text: str) -> Markup:
+    return Markup(_full.clean(_md.render(text)))
+
+
+_cached_markdown = lru_cache(maxsize=CACHED_MARKDOWN)(_render_markdown)
+
+
 def markdown(text: Any) -> Markup:
     """Markdown rendered to sanitised HTML."""
     if not isinstance(text, str) or not text:
         return Markup("")
-    return Markup(_full.clean(_md.render(text)))
+    if len(text) > CACHED_MARKDOWN_CHARS:
+        return _render_markdown(text)
+    return _cached_markdown(text)
+
+
+@lru_cache(maxsize=CACHED_MARKDOWN)
+def _inline_markdown(cut: str) -> str:
+    return " ".join(_inline.clean(_md.render(cut)).split())
 
 
 def markdown_excerpt(text: str | None, limit: int = 240) -> Markup:
     """The start of a description as one line of inline HTML (headings become plain text)."""
     if not text:
         return Markup("")
-    cut = text[:limit]
-    html = _inline.clean(_md.render(cut))
-    one_line = " ".join(html.split())
-    return Markup(one_line + ("…" if len(text) > limit else ""))
+    # The cut text is short, so every excerpt may be kept rendered.
+    return Markup(_inline_markdown(text[:limit]) + ("…" if len(text) > limit else ""))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse
 
 from runfolio._version import __version__
-from runfolio.server.ui import fmt, render, tables, urls
+from runfolio.server.ui import fmt, render, tables, tags, urls
 from runfolio.server.ui.models import ARTIFACT_SORTS, ARTIFACT_TYPES, RUN_STATES, Header
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -62,6 +62,9 @@ def _environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship in the package: no need to stat each one (every include in
+        # a loop: hundreds on a run page) to see whether it changed.
+        auto_reload=False,
     )
     env.globals.update(
         url=urls,
@@ -77,6 +80,8 @@ def _environment() -> Environment:
         pretty_json=render.pretty_json,
         stored_json=render.stored_json,
         table_view=tables.table_view,
+        time_tag=tags.time_tag,
+        state_tag=tags.state_tag,
         is_finished=fmt.is_finished,
         artifact_types=ARTIFACT_TYPES,
         artifact_sorts=ARTIFACT_SORTS,
@@ -89,7 +94,7 @@ def _environment() -> Environment:
         iso=fmt.iso,
         relative=fmt.relative,
         duration=fmt.duration,
-        state_class=lambda s: f"state-{(s or 'unknown').lower()}",
+        state_class=tags.state_class,
         thousands=lambda n: f"{n:,}",
     )
     return env
