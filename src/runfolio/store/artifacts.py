@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Insert,
     Row,
     Select,
+    String,
     Table,
     bindparam,
     func,
@@ -44,6 +44,7 @@ from runfolio.schemas.sorting import ArtifactSort
 from runfolio.store import appends, filtering
 from runfolio.store import changes as change_feed
 from runfolio.store import webhooks as hooks
+from runfolio.store.prepared import Prepared
 from runfolio.store.tables import (
     artifact_collections,
     artifacts,
@@ -100,13 +101,15 @@ def _check_type(type_: str | None, data: Any) -> None:
 
 
 # Which workspaces the runs an artifact names belong to (one round trip for both).
-_RUN_WORKSPACES = union_all(
-    select(flow_runs.c.workspace_id.label("ws"), bindparam("kind_fr").label("kind")).where(
-        flow_runs.c.id == bindparam("flow_run_id")
-    ),
-    select(task_runs.c.workspace_id.label("ws"), bindparam("kind_tr").label("kind")).where(
-        task_runs.c.id == bindparam("task_run_id")
-    ),
+_RUN_WORKSPACES = Prepared(
+    union_all(
+        select(flow_runs.c.workspace_id.label("ws"), bindparam("kind_fr").label("kind")).where(
+            flow_runs.c.id == bindparam("flow_run_id")
+        ),
+        select(task_runs.c.workspace_id.label("ws"), bindparam("kind_tr").label("kind")).where(
+            task_runs.c.id == bindparam("task_run_id")
+        ),
+    )
 )
 
 
@@ -123,7 +126,7 @@ def _check_runs_in_workspace(
         "kind_fr": "flow_run_id",
         "kind_tr": "task_run_id",
     }
-    for ws, field in conn.execute(_RUN_WORKSPACES, params):
+    for ws, field in _RUN_WORKSPACES.rows(conn, params):
         if ws != workspace_id:
             raise Invalid.field(
                 ("body", field),
@@ -159,26 +162,50 @@ def _encoded(value: Any) -> Any:
     return json.dumps(value, ensure_ascii=False)
 
 
-# Static statements of the create path: compiled once, values bound per call.
+# Static statements of the create path: compiled once per dialect, run on the driver
+# (`Prepared`): every create runs them.
 _BY_ID = select(*ARTIFACT_COLUMNS).where(
     artifacts.c.workspace_id == bindparam("ws_"), artifacts.c.id == bindparam("id_")
 )
-_UPSERTS: dict[str, Insert] = {}
+_VERSION_COLUMNS = (
+    "id",
+    "workspace_id",
+    "key",
+    "type",
+    "description",
+    "data",
+    "metadata_",
+    "flow_run_id",
+    "task_run_id",
+    "created_by",
+    "created",
+    "updated",
+)
+_INSERT_VERSION = Prepared(artifacts.insert(), _VERSION_COLUMNS)
+_COLLECTION_COLUMNS = (
+    "id",
+    "workspace_id",
+    "key",
+    "latest_id",
+    "created",
+    "updated",
+    *_MIRRORED,
+)
+_LOCK_KEY = Prepared(
+    select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_", type_=String), 0)))
+)
+_UPSERTS: dict[str, Prepared] = {}
 
 
-def _upsert_statement(dialect: str) -> Insert:
-    """INSERT … ON CONFLICT (workspace_id, key) DO UPDATE, built once per dialect.
-
-    The statement is static (values are bound at execution), so SQLAlchemy
-    compiles it once: this is the hot path of every keyed create.
-    """
+def _upsert_statement(dialect: str) -> Prepared:
+    """INSERT … ON CONFLICT (workspace_id, key) DO UPDATE, built once per dialect."""
     stmt = _UPSERTS.get(dialect)
     if stmt is None:
         # The dialect module is imported when first needed (PostgreSQL's costs 50 ms).
         module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
         insert = module.insert(artifact_collections)
         excluded = insert.excluded
-        stmt = insert.on_conflict_do_update(
+        upsert = insert.on_conflict_do_update(
             index_elements=["workspace_id", "key"],
             set_={
                 "latest_id": excluded.latest_id,
@@ -186,7 +213,7 @@ def _upsert_statement(dialect: str) -> Insert:
                 **{name: excluded[name] for name in _MIRRORED},
             },
         )
-        _UPSERTS[dialect] = stmt
+        stmt = _UPSERTS[dialect] = Prepared(upsert, _COLLECTION_COLUMNS)
     return stmt
 
 
@@ -198,8 +225,7 @@ def _lock_key(conn: Connection, workspace_id: uuid.UUID, key: str) -> None:
     an older version committing last would otherwise become the key's latest.
     """
     if conn.dialect.name == "postgresql":
-        lock_id = func.hashtextextended(f"{workspace_id}/{key}", 0)
-        conn.execute(select(func.pg_advisory_xact_lock(lock_id)))
+        _LOCK_KEY.run(conn, {"lock_": f"{workspace_id}/{key}"})
 
 
 def _upsert_collection(
@@ -218,7 +244,7 @@ def _upsert_collection(
     }
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        conn.execute(_upsert_statement(dialect), row)
+        _upsert_statement(dialect).run(conn, row)
         return
     updated = conn.execute(
         artifact_collections.update()
@@ -274,10 +300,10 @@ def create(
         # The version row goes first: if its id is taken, nothing else was written.
         # (SQLite keeps the transaction after a failed statement; elsewhere a savepoint does.)
         if conn.dialect.name == "sqlite":
-            conn.execute(artifacts.insert(), row)
+            _INSERT_VERSION.run(conn, row)
         else:
             with conn.begin_nested():
-                conn.execute(artifacts.insert(), row)
+                _INSERT_VERSION.run(conn, row)
     except IntegrityError:
         if action.id is None:
             raise

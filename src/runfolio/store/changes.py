@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Connection, Insert, bindparam, delete, func, literal, select
 
 from runfolio.schemas.common import utcnow
+from runfolio.store.prepared import Prepared
 from runfolio.store.tables import artifacts, changes
 from runfolio.store.types import UTCDateTime
 
@@ -26,6 +27,8 @@ Action = Literal["created", "updated", "deleted", "state"]
 
 # Built once: the hot path (every artifact create) pays for one small INSERT only.
 _INSERT: Insert = changes.insert()
+_ROW_COLUMNS = ("workspace_id", "topic", "action", "subject_id", "key", "flow_run_id", "at")
+_INSERT_ONE = Prepared(_INSERT, _ROW_COLUMNS)
 _COLUMNS = (
     changes.c.id,
     changes.c.workspace_id,
@@ -101,8 +104,8 @@ def record(
     at: dt.datetime | None = None,
 ) -> None:
     """Note one change, in the caller's transaction."""
-    conn.execute(
-        _INSERT,
+    _INSERT_ONE.run(
+        conn,
         row(workspace_id, topic, action, subject_id, key=key, flow_run_id=flow_run_id, at=at),
     )
 

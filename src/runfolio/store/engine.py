@@ -22,7 +22,6 @@ every use fails promptly (`is_unreachable`), and pre-ping reconnects once it is 
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import weakref
 from collections.abc import Iterator
@@ -32,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 
 from runfolio.errors import Busy
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
@@ -90,12 +89,18 @@ def _configure_sqlite(engine: Engine, synchronous: str, write_timeout: float) ->
         # Case-insensitive filters on non-ASCII text, as PostgreSQL's ILIKE does them.
         dbapi_conn.create_function(SQL_LOWER, 1, simple_lower, deterministic=True)
 
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get("runfolio_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # On the driver: through `exec_driver_sql` a BEGIN costs as much CPU as an insert.
+        begin = "BEGIN IMMEDIATE" if conn.get_execution_options().get("runfolio_write") else "BEGIN"
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        try:
+            driver.execute(begin)
+        except dbapi_error as exc:  # as `exec_driver_sql` raises it (a lock: `Busy`)
+            raise DBAPIError.instance(begin, None, exc, dbapi_error) from exc
 
 
 def _configure_postgresql(engine: Engine, write_timeout: float) -> None:
@@ -247,6 +252,35 @@ def checkpoint(engine: Engine) -> None:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
+# Inline (no-wait) SQLite writes run on one connection kept for them per engine, opened
+# never waiting (busy_timeout=0) nor checkpointing (wal_autocheckpoint=0): switching a
+# pooled connection to that and back cost four PRAGMAs per write, and its checkout and
+# checkin as much again. One is enough: the process's write lock lets one writer in at a
+# time, and it is used only under that lock. Closed when the engine is disposed.
+_quick_connections: dict[Engine, Connection] = {}
+
+
+def _quick_connection(engine: Engine) -> Connection:
+    conn = _quick_connections.get(engine)
+    if conn is not None and not conn.closed and not conn.invalidated:
+        return conn
+    if engine not in _quick_connections:
+        event.listen(engine, "engine_disposed", _close_quick_connection)
+    conn = engine.connect().execution_options(runfolio_write=True)
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    driver.execute("PRAGMA busy_timeout=0")
+    driver.execute("PRAGMA wal_autocheckpoint=0")
+    _quick_connections[engine] = conn
+    return conn
+
+
+def _close_quick_connection(engine: Engine) -> None:
+    conn = _quick_connections.pop(engine, None)
+    if conn is not None and not conn.in_transaction():  # else its writer closes it (GC)
+        conn.close()
+
+
 @contextmanager
 def _sqlite_not_waiting(conn: Connection, timeout: float) -> Iterator[None]:
     # Only this transaction: the pooled connection gets its settings back afterwards.
@@ -262,12 +296,25 @@ def _sqlite_not_waiting(conn: Connection, timeout: float) -> Iterator[None]:
 
 
 @contextmanager
+def _connection(engine: Engine, wait: bool, timeout: float) -> Iterator[Connection]:
+    """A connection for one write transaction: the pool's, or the inline writes' own."""
+    if not wait and isinstance(engine.pool, QueuePool):  # a SQLite file
+        yield _quick_connection(engine)
+        return
+    with engine.connect().execution_options(runfolio_write=True) as conn:
+        if wait:
+            yield conn
+            return
+        # In-memory SQLite: the pool hands each thread its one connection, which its
+        # reads share, so it is switched for this transaction only.
+        with _sqlite_not_waiting(conn, timeout):
+            yield conn
+
+
+@contextmanager
 def _begin_write(engine: Engine, wait: bool = True) -> Iterator[Connection]:
     timeout = _write_timeouts.get(engine, DEFAULT_WRITE_TIMEOUT)
-    with contextlib.ExitStack() as stack:
-        conn = stack.enter_context(engine.connect().execution_options(runfolio_write=True))
-        if not wait:
-            stack.enter_context(_sqlite_not_waiting(conn, timeout))
+    with _connection(engine, wait, timeout) as conn:
         try:
             transaction = conn.begin()
         except OperationalError as exc:

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""In-process CPU per artifact create (and progress update), without sockets.
+
+Two layers are measured in one run, each after a warm-up:
+
+- `app`: `POST /api/artifacts/` through the ASGI app, called directly (no HTTP
+  server, no client): the whole server's CPU per create.
+- `op`:  `runfolio.ops.create_artifact` on the app's own engine, as the server's
+  gate runs it inline on SQLite (inside `without_waiting()`): the database side.
+- `update`: `runfolio.ops.update_artifact` the same way (a progress update, as
+  `PATCH /api/artifacts/{id}` runs it).
+
+CPU is `time.process_time()` (every thread of the process), divided by the count.
+The workload is the reference harness's markdown create (`markdown_create(i, 50)`:
+50 keys, a few KB of markdown each). Run by hand, never in CI:
+
+    .venv/bin/python bench/create_inprocess.py                 # SQLite, a temp dir
+    .venv/bin/python bench/create_inprocess.py --pg            # a throw-away PostgreSQL
+    .venv/bin/python bench/create_inprocess.py --url URL       # any database URL
+    .venv/bin/python bench/create_inprocess.py --prof op       # cProfile of one layer
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/pg.py runs the throw-away PostgreSQL server
+DEFAULT_HARNESS = ROOT.parent / "shared" / "bench"
+LAYERS = ("app", "op", "update")
+
+Message = dict[str, Any]
+
+
+def _scope(method: str, path: str, body: bytes) -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"127.0.0.1:4200"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 4200),
+        "state": {},
+    }
+
+
+async def _call(app: Any, method: str, path: str, body: bytes) -> int:
+    """One request through the ASGI app; its status."""
+    sent: list[Message] = []
+    delivered = False
+
+    async def receive() -> Message:
+        nonlocal delivered
+        if delivered:  # the app asks again only to watch for a disconnect
+            await asyncio.sleep(3600)
+        delivered = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(_scope(method, path, body), receive, send)
+    return int(sent[0]["status"])
+
+
+@contextlib.contextmanager
+def _measured(label: str, count: int, profile: bool) -> Iterator[None]:
+    profiler = cProfile.Profile() if profile else None
+    cpu, wall = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    yield
+    if profiler:
+        profiler.disable()
+    cpu_us = (time.process_time() - cpu) / count * 1e6
+    wall_us = (time.perf_counter() - wall) / count * 1e6
+    print(f"{label:>7}: {cpu_us:6.0f} us CPU, {wall_us:6.0f} us wall per call ({count} calls)")
+    if profiler:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.sort_stats("cumulative").print_stats(50)
+
+
+async def _run(args: argparse.Namespace, url: str | None) -> None:
+    sys.path.insert(0, str(args.harness))
+    from artifact_bench import markdown_create  # the reference harness's workload
+
+    from runfolio.ops import artifacts as ops
+    from runfolio.ops.context import Context
+    from runfolio.schemas.artifacts import ArtifactCreate, ArtifactUpdate
+    from runfolio.server.app import create_app
+    from runfolio.settings import load_settings
+    from runfolio.store.engine import without_waiting
+
+    os.environ["RUNFOLIO_HOME"] = tempfile.mkdtemp(prefix="runfolio-bench-")
+    if url:
+        os.environ["RUNFOLIO_DATABASE_URL"] = url
+    settings = load_settings()
+    app = create_app(settings)
+    engine = app.state.engine
+    ctx = Context.configured(engine, settings)
+    # As the server's gate: inline on SQLite (never waiting), plainly elsewhere.
+    inline = without_waiting if engine.dialect.name == "sqlite" else contextlib.nullcontext
+
+    def op(fn: Callable[..., object], *a: object) -> None:
+        with inline():
+            fn(ctx, *a)
+
+    n, warm = args.n, args.warmup
+    bodies = [markdown_create(i, 50) for i in range(n + warm)]
+    encoded = [json.dumps(body).encode() for body in bodies]
+    creates = [ArtifactCreate.model_validate(body) for body in bodies]
+    print(f"database: {engine.url.render_as_string(hide_password=True)}")
+
+    if "app" in args.layers:
+        for body in encoded[:warm]:
+            assert await _call(app, "POST", "/api/artifacts/", body) == 201
+        with _measured("app", n, args.prof == "app"):
+            for body in encoded[warm:]:
+                await _call(app, "POST", "/api/artifacts/", body)
+    if "op" in args.layers:
+        for action in creates[:warm]:
+            op(ops.create_artifact, action)
+        with _measured("op", n, args.prof == "op"):
+            for action in creates[warm:]:
+                op(ops.create_artifact, action)
+    if "update" in args.layers:
+        made, _ = ops.create_artifact(ctx, ArtifactCreate(type="progress", data=0.0, key="p"))
+        updates = [ArtifactUpdate(data=i / (n + warm)) for i in range(n + warm)]
+        for action in updates[:warm]:
+            op(ops.update_artifact, made.id, action)
+        with _measured("update", n, args.prof == "update"):
+            for action in updates[warm:]:
+                op(ops.update_artifact, made.id, action)
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=2000, help="measured calls per layer")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls first")
+    parser.add_argument("--url", help="database URL (default: SQLite in a temp dir)")
+    parser.add_argument("--pg", action="store_true", help="start a throw-away PostgreSQL")
+    parser.add_argument("--layers", nargs="+", choices=LAYERS, default=list(LAYERS))
+    parser.add_argument("--prof", choices=LAYERS, help="print a cProfile of this layer")
+    parser.add_argument("--harness", type=Path, default=DEFAULT_HARNESS)
+    args = parser.parse_args()
+    if not args.pg:
+        asyncio.run(_run(args, args.url))
+        return
+    from tests.pg import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start()
+        with server.database() as url:
+            asyncio.run(_run(args, url))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
