@@ -18,6 +18,7 @@ from runfolio.server.auth import Authenticator
 from runfolio.server.concurrency import CountWrites, Gate
 from runfolio.server.deps import Api
 from runfolio.server.errors import ERROR_RESPONSES, install_error_handlers
+from runfolio.server.hot_routes import HotRoutes
 from runfolio.server.live import ChangeFeed, chain_exit_signals
 from runfolio.server.middleware import RequestGuard
 from runfolio.server.retention_task import RetentionSchedule
@@ -46,8 +47,11 @@ def _api_routers() -> tuple[APIRouter, ...]:
     )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app on the configured database (migrated on open)."""
+def create_app(settings: Settings | None = None, *, hot_routes: bool = True) -> FastAPI:
+    """Build the app on the configured database (migrated on open).
+
+    `hot_routes=False` leaves every request to FastAPI's routing (`hot_routes` serves the
+    most frequent ones past it, with the same answers): for comparing the two."""
     settings = settings or load_settings()
 
     @asynccontextmanager
@@ -99,6 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=WORKSPACE_PREFIX, include_in_schema=False)
     mount_ui(app)  # the web UI (server/ui/): pages at /, JSON twins at /api/ui, files at /static
     _document_page_limit(app, settings.default_limit)
+    if hot_routes:
+        app.add_middleware(
+            HotRoutes, routes=artifacts.HOT_ROUTES, prefixes=(API_PREFIX, WORKSPACE_PREFIX)
+        )
     app.add_middleware(CountWrites, gate=gate)  # innermost: only requests that got through
     app.add_middleware(
         RequestGuard,

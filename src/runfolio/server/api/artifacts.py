@@ -17,7 +17,8 @@ from runfolio.schemas.bodies import (
     CollectionCountBody,
     CollectionFilterBody,
 )
-from runfolio.server.deps import ApiDep
+from runfolio.server.deps import Api, ApiDep
+from runfolio.server.hot_routes import HotRoute
 from runfolio.server.responses import empty, list_response, model_response
 
 router = APIRouter(prefix="/artifacts", tags=["artifacts"])
@@ -31,6 +32,10 @@ router = APIRouter(prefix="/artifacts", tags=["artifacts"])
 )
 async def create_artifact(body: ArtifactCreate, api: ApiDep) -> Response:
     """Store a new version. A retried create with the same client-chosen `id` stores nothing new."""
+    return await _create(api, {}, body)
+
+
+async def _create(api: Api, params: dict[str, str], body: ArtifactCreate) -> Response:
     artifact, created = await api.quick_write(ops.create_artifact, body)
     return model_response(artifact, 201 if created else 200)
 
@@ -51,6 +56,17 @@ async def update_artifact(artifact_id: uuid.UUID, body: ArtifactUpdate, api: Api
     """Change `data`, `description` or `metadata_` in place (no new version)."""
     await api.quick_write(ops.update_artifact, artifact_id, body)
     return empty()
+
+
+async def _update(api: Api, params: dict[str, str], body: ArtifactUpdate) -> Response:
+    return await update_artifact(uuid.UUID(params["artifact_id"]), body, api)
+
+
+#: The two routes every task run calls, also served past FastAPI's routing (`hot_routes`).
+HOT_ROUTES = (
+    HotRoute("POST", "/artifacts/", ArtifactCreate, _create),
+    HotRoute("PATCH", "/artifacts/{artifact_id:uuid}", ArtifactUpdate, _update),
+)
 
 
 @router.post("/{artifact_id:uuid}/rows", response_model=RowsAppended)
