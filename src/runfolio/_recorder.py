@@ -7,6 +7,10 @@ once, with its whole history. Flows flush the recorder before they finish, and
 the process flushes it at exit. Each client owns one recorder (`client.recorder`)
 and closes it when it closes. States carry their own timestamps, so times
 are exact whenever they are written.
+
+A task call hands over plain facts (`TaskRunStart`, `StateNote`): the validated
+create actions and states, with their ids, are built here when a batch is written,
+so the caller's thread does no pydantic work per call.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runfolio._attempts import StateNote
     from runfolio.client.base import RunfolioClient
-    from runfolio.schemas.runs import StateCreate, TaskRunCreate
+    from runfolio.schemas.runs import StateCreate, TaskRunCreate, TaskRunRecord
 
 log = logging.getLogger("runfolio")
 
@@ -30,10 +35,59 @@ FLUSH_INTERVAL_S = 0.05
 _TERMINAL = frozenset({"COMPLETED", "FAILED", "CANCELLED", "CRASHED"})
 
 
-@dataclass
+@dataclass(slots=True)
+class TaskRunStart:
+    """A task run as its call starts: the fields of its create action, and its first state."""
+
+    id: uuid.UUID
+    flow_run_id: uuid.UUID | None
+    name: str
+    task_key: str
+    dynamic_key: str
+    tags: list[str]
+    labels: dict[str, Any] | None
+    task_inputs: dict[str, Any]
+    empirical_policy: dict[str, Any]
+    running: StateNote
+    # Built once, by the recorder (under its write lock), when the run is first written.
+    action: TaskRunCreate | None = None
+
+    def create_action(self) -> TaskRunCreate:
+        """The validated create action, its first state given an id."""
+        from runfolio.schemas.runs import TaskRunCreate
+
+        return TaskRunCreate(
+            id=self.id,
+            name=self.name,
+            flow_run_id=self.flow_run_id,
+            task_key=self.task_key,
+            dynamic_key=self.dynamic_key,
+            tags=self.tags,
+            labels=self.labels,
+            task_inputs=self.task_inputs,
+            empirical_policy=self.empirical_policy,
+            state=self.running.create(),
+        )
+
+
+@dataclass(slots=True)
 class _Pending:
-    action: TaskRunCreate
-    states: list[StateCreate] = field(default_factory=list)
+    start: TaskRunStart
+    states: list[StateNote] = field(default_factory=list)
+
+    def record(self) -> TaskRunRecord:
+        from runfolio.schemas.runs import TaskRunRecord
+
+        start = self.start
+        if start.action is None:
+            start.action = start.create_action()
+        action = start.action
+        assert action.state is not None
+        states: list[StateCreate] = [
+            action.state if note is start.running else note.create() for note in self.states
+        ]
+        # Built from validated parts: no second validation pass.
+        return TaskRunRecord.model_construct(task_run=action, states=states)
 
 
 class TaskRunRecorder:
@@ -43,51 +97,44 @@ class TaskRunRecorder:
         self._write_lock = threading.Lock()  # one batch at a time, in order
         self._wake = threading.Event()
         self._pending: dict[uuid.UUID, _Pending] = {}
-        # Runs not finished yet: their create action, needed for later state records.
-        self._open: dict[uuid.UUID, TaskRunCreate] = {}
+        # Runs not finished yet: their start, needed for later state records.
+        self._open: dict[uuid.UUID, TaskRunStart] = {}
         self._thread: threading.Thread | None = None
         self._closed = False
         _live.add(self)
 
-    def started(self, action: TaskRunCreate) -> None:
-        """Queue a new task run (its `state` is its first state)."""
-        assert action.id is not None and action.state is not None
+    def started(self, start: TaskRunStart) -> None:
+        """Queue a new task run (`start.running` is its first state)."""
         with self._lock:
-            self._open[action.id] = action
-            self._pending[action.id] = _Pending(action, [action.state])
+            self._open[start.id] = start
+            self._pending[start.id] = _Pending(start, [start.running])
         self._ensure_thread()
 
-    def state(self, run_id: uuid.UUID, state: StateCreate) -> None:
+    def state(self, run_id: uuid.UUID, state: StateNote) -> None:
         """Queue a state of a task run queued before."""
         with self._lock:
             pending = self._pending.get(run_id)
             if pending is None:
                 pending = self._pending[run_id] = _Pending(self._open[run_id])
             pending.states.append(state)
-            if state.type.value in _TERMINAL:
+            if state.type in _TERMINAL:
                 self._open.pop(run_id, None)
         self._ensure_thread()
 
     def flush(self) -> None:
         """Write everything queued so far, now, in the calling thread."""
-        from runfolio.schemas.runs import TaskRunRecord
-
         with self._write_lock:
             with self._lock:
                 batch, self._pending = self._pending, {}
             if not batch:
                 return
-            # Built from validated parts: no second validation pass.
-            records = [
-                TaskRunRecord.model_construct(task_run=p.action, states=p.states)
-                for p in batch.values()
-            ]
             try:
+                records = [pending.record() for pending in batch.values()]
                 self._client.record_task_runs(records)
             except Exception as exc:  # tracking must not break the user's run
                 log.error(
                     "Could not record %d task run(s) at %s: %s",
-                    len(records),
+                    len(batch),
                     self._client.target,
                     exc,
                 )
@@ -112,7 +159,10 @@ class TaskRunRecorder:
                         target=self._loop, name="runfolio-recorder", daemon=True
                     )
                     self._thread.start()
-        self._wake.set()
+        # Already set: the thread has yet to clear it and take the batch, which then
+        # holds what was just queued (setting it again costs a lock and a notify).
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _loop(self) -> None:
         while not self._closed:

@@ -6,6 +6,7 @@ Held in context variables, so asyncio tasks inherit it; threads started through
 
 from __future__ import annotations
 
+import functools
 import sys
 import threading
 import uuid
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from runfolio._recorder import TaskRunStart
     from runfolio.client.base import RunfolioClient
     from runfolio.schemas.runs import FlowRun, TaskRun
     from runfolio.task_runners import TaskRunnerSession
@@ -54,7 +56,7 @@ class FlowRunContext:
 class TaskRunContext:
     """The task run the current code runs in (inside a flow run)."""
 
-    task_run: TaskRun
+    start: TaskRunStart
     task_name: str
     flow_run_id: uuid.UUID | None
     is_async: bool
@@ -62,7 +64,17 @@ class TaskRunContext:
 
     @property
     def task_run_id(self) -> uuid.UUID:
-        return self.task_run.id
+        return self.start.id
+
+    @functools.cached_property
+    def task_run(self) -> TaskRun:
+        """The task run as it reads once started (built when asked for: most calls never do)."""
+        from runfolio.schemas.runs import TaskRun
+
+        # Its own copy of the create action: the recorder builds and writes the other one.
+        action = self.start.create_action()
+        assert action.state is not None
+        return TaskRun.started(action, action.state)
 
 
 flow_run_context: ContextVar[FlowRunContext | None] = ContextVar("runfolio_flow_run", default=None)

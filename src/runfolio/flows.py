@@ -23,8 +23,9 @@ from runfolio._signals import sigterm_as_exit
 from runfolio.context import FlowRunContext, flow_run_context, task_run_context
 
 if TYPE_CHECKING:
+    from runfolio._attempts import StateNote
     from runfolio.client.base import RunfolioClient
-    from runfolio.schemas.runs import StateCreate, TaskRun
+    from runfolio.schemas.runs import TaskRun
     from runfolio.task_runners import StoreAddress, TaskRunner
 
 log = logging.getLogger("runfolio")
@@ -66,6 +67,7 @@ class Flow(Generic[P, R]):
             fn if inspect.iscoroutinefunction(fn) else None
         )
         self.is_async = self._async_fn is not None
+        self._bind_parameters = _attempts.ParameterBinder(fn)
         functools.update_wrapper(self, fn)
 
     def __repr__(self) -> str:
@@ -109,7 +111,7 @@ class Flow(Generic[P, R]):
                     flow_run_id=parent_flow.flow_run_id,
                     task_key=task_key,
                     dynamic_key=str(index),
-                    state=_attempts.running(),
+                    state=_attempts.running().create(),
                 )
             )
             parent_task_run_id = wrapper_task.id
@@ -118,11 +120,11 @@ class Flow(Generic[P, R]):
                 id=new_id(),
                 flow_id=flow.id,
                 flow_version=self.version,
-                parameters=_attempts.bound_parameters(self.fn, args, kwargs),
+                parameters=self._bind_parameters(args, kwargs),
                 parent_task_run_id=parent_task_run_id,
                 tags=self.tags,
                 empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
-                state=_attempts.pending(),
+                state=_attempts.pending().create(),
             )
         )
         if self.log_prints:
@@ -136,19 +138,13 @@ class Flow(Generic[P, R]):
         )
         return ctx, wrapper_task
 
-    def _finish(
-        self, ctx: FlowRunContext, wrapper_task: TaskRun | None, state: StateCreate
-    ) -> None:
+    def _finish(self, ctx: FlowRunContext, wrapper_task: TaskRun | None, state: StateNote) -> None:
         flush_logs(ctx.flow_run_id)
         recorder_for(ctx.client).flush()  # task runs are written before the flow's end state
-        ctx.client.set_flow_run_state(ctx.flow_run_id, state)
+        ctx.client.set_flow_run_state(ctx.flow_run_id, state.create())
         if wrapper_task is not None:
-            from runfolio.schemas.common import new_id
-
-            # A state id names one run's state: the task run's copy needs its own.
-            ctx.client.set_task_run_state(
-                wrapper_task.id, state.model_copy(update={"id": new_id()})
-            )
+            # A state id names one run's state: the task run's copy gets its own.
+            ctx.client.set_task_run_state(wrapper_task.id, state.create())
 
     def _run_sync(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> R:
         ctx, wrapper_task = self._start(args, kwargs)
@@ -173,7 +169,9 @@ class Flow(Generic[P, R]):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
     ) -> R:
-        record = functools.partial(ctx.client.set_flow_run_state, ctx.flow_run_id)
+        def record(state: StateNote) -> None:
+            ctx.client.set_flow_run_state(ctx.flow_run_id, state.create())
+
         record(_attempts.running())
         return _attempts.drive(
             functools.partial(self._attempt_sync, ctx, args, kwargs),
@@ -226,10 +224,10 @@ class Flow(Generic[P, R]):
         import asyncio
 
         # The client blocks: its writes run in a thread, off the event loop.
-        def record(state: StateCreate) -> Awaitable[object]:
-            return asyncio.to_thread(ctx.client.set_flow_run_state, ctx.flow_run_id, state)
+        def record(state: StateNote) -> Awaitable[object]:
+            return asyncio.to_thread(ctx.client.set_flow_run_state, ctx.flow_run_id, state.create())
 
-        def finish(state: StateCreate) -> Awaitable[None]:
+        def finish(state: StateNote) -> Awaitable[None]:
             return asyncio.to_thread(self._finish, ctx, wrapper_task, state)
 
         async def attempt() -> object:

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, cast, overload
 
 from runfolio import _attempts
-from runfolio._recorder import recorder_for
+from runfolio._recorder import TaskRunStart, recorder_for
 from runfolio._runlogs import install_print_capture
 from runfolio.context import FlowRunContext, TaskRunContext, flow_run_context, task_run_context
 from runfolio.futures import TaskFuture
 
 if TYPE_CHECKING:
-    from runfolio.schemas.runs import StateCreate, TaskRun
+    from runfolio._attempts import StateNote
 
 __all__ = ["Placement", "Task", "TaskFuture", "task"]
 
@@ -67,6 +67,8 @@ class Task(Generic[P, R]):
         self.tags = sorted(set(tags or ()))
         self.log_prints = log_prints
         self.task_key = f"{fn.__module__}.{fn.__qualname__}"
+        # Read once here, not on every call.
+        self._bind_parameters = _attempts.ParameterBinder(fn)
         # `fn` as the coroutine function it is, when it is one.
         self._async_fn: Callable[..., Coroutine[Any, Any, object]] | None = (
             fn if inspect.iscoroutinefunction(fn) else None
@@ -158,10 +160,10 @@ class Task(Generic[P, R]):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         placement: Placement | None = None,
-    ) -> TaskRun:
-        """Queue the task run (RUNNING) with the recorder; returns its local model."""
+    ) -> TaskRunStart:
+        """Queue the task run (RUNNING) with the recorder, which builds and validates its
+        records when it writes them."""
         from runfolio.schemas.common import new_id
-        from runfolio.schemas.runs import TaskRun, TaskRunCreate
 
         if placement is None:
             parent = task_run_context.get()
@@ -170,31 +172,32 @@ class Task(Generic[P, R]):
                 parent_task_run_id=parent.task_run_id if parent is not None else None,
             )
         index = placement.index
-        inputs: dict[str, Any] = {"parameters": _attempts.bound_parameters(self.fn, args, kwargs)}
+        inputs: dict[str, Any] = {"parameters": self._bind_parameters(args, kwargs)}
         if placement.parent_task_run_id is not None:
             inputs["parent_task_run_id"] = str(placement.parent_task_run_id)
-        state = _attempts.running()
-        action = TaskRunCreate(
+        start = TaskRunStart(
             id=new_id(),
-            name=f"{self.name}-{index}",
             flow_run_id=flow_ctx.flow_run_id,
+            name=f"{self.name}-{index}",
             task_key=self.task_key,
             dynamic_key=str(index),
             tags=self.tags,
             labels=placement.labels or None,
             task_inputs=inputs,
             empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
-            state=state,
+            running=_attempts.running(),
         )
-        recorder_for(flow_ctx.client).started(action)
-        return TaskRun.started(action, state)
+        if not _surely_valid(start):
+            start.create_action()  # refused here, before the function runs, as it always was
+        recorder_for(flow_ctx.client).started(start)
+        return start
 
-    def _context(self, flow_ctx: FlowRunContext, task_run: TaskRun) -> TaskRunContext:
+    def _context(self, flow_ctx: FlowRunContext, start: TaskRunStart) -> TaskRunContext:
         log_prints = flow_ctx.log_prints if self.log_prints is None else self.log_prints
         if log_prints:
             install_print_capture()
         return TaskRunContext(
-            task_run=task_run,
+            start=start,
             task_name=self.name,
             flow_run_id=flow_ctx.flow_run_id,
             is_async=self.is_async,
@@ -211,10 +214,10 @@ class Task(Generic[P, R]):
         kwargs: dict[str, Any],
         placement: Placement | None = None,
     ) -> R:
-        task_run = self._create_run(flow_ctx, args, kwargs, placement)
+        start = self._create_run(flow_ctx, args, kwargs, placement)
         # The recorder queues states (written in batches): no I/O here.
-        record = functools.partial(recorder_for(flow_ctx.client).state, task_run.id)
-        token = task_run_context.set(self._context(flow_ctx, task_run))
+        record = functools.partial(recorder_for(flow_ctx.client).state, start.id)
+        token = task_run_context.set(self._context(flow_ctx, start))
         try:
             call = functools.partial(self.fn, *args, **kwargs)
             return _attempts.drive(call, self._policy(), record, record)
@@ -229,13 +232,13 @@ class Task(Generic[P, R]):
         kwargs: dict[str, Any],
         placement: Placement | None = None,
     ) -> object:
-        task_run = self._create_run(flow_ctx, args, kwargs, placement)
+        start = self._create_run(flow_ctx, args, kwargs, placement)
         recorder = recorder_for(flow_ctx.client)
 
-        async def record(state: StateCreate) -> None:
-            recorder.state(task_run.id, state)  # queued, so it does not block the loop
+        async def record(state: StateNote) -> None:
+            recorder.state(start.id, state)  # queued, so it does not block the loop
 
-        token = task_run_context.set(self._context(flow_ctx, task_run))
+        token = task_run_context.set(self._context(flow_ctx, start))
         try:
             return await _attempts.drive_async(
                 functools.partial(fn, *args, **kwargs),
@@ -245,6 +248,31 @@ class Task(Generic[P, R]):
             )
         finally:
             task_run_context.reset(token)
+
+
+# The limits of a task run's create action (`TaskRunCreate`) a call could break.
+_MAX_NAME = 500
+_MAX_DYNAMIC_KEY = 200
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _surely_valid(start: TaskRunStart) -> bool:
+    """Whether the create action built from `start` later is sure to validate, so the
+    caller need not build it now: the common case (short names, parameters whose JSON
+    cannot nest past the depth limit)."""
+    from runfolio.schemas.common import MAX_JSON_DEPTH, json_depth_exceeds
+
+    if len(start.name) > _MAX_NAME or len(start.task_key) > _MAX_NAME:
+        return False
+    if len(start.dynamic_key) > _MAX_DYNAMIC_KEY:
+        return False
+    if not all(type(tag) is str for tag in start.tags):
+        return False
+    parameters = start.task_inputs["parameters"]
+    if all(type(value) in _SCALARS for value in parameters.values()):
+        return True
+    # {"task_run": {"task_inputs": {"parameters": {...}}}}: the levels above a value.
+    return not json_depth_exceeds(parameters, MAX_JSON_DEPTH - 3)
 
 
 @overload

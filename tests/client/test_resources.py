@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from runfolio._attempts import StateNote
+from runfolio._recorder import TaskRunStart
 from runfolio.client import RunfolioClient, client_for
 from runfolio.schemas.artifacts import ArtifactCreate
 from runfolio.schemas.bodies import TaskRunFilterBody
 from runfolio.schemas.common import utcnow
-from runfolio.schemas.runs import StateCreate, StateType, TaskRunCreate
 from runfolio.settings import Settings
 from tests.servers import ServerProcess
 
@@ -33,9 +34,21 @@ def _use(client: RunfolioClient) -> None:
     """What a script does: write an artifact, read it back, record a task run."""
     created = client.create_artifact(ArtifactCreate(key="k", data="x"))
     assert client.read_artifact(created.id).data == "x"
-    run_id = uuid.uuid4()
-    state = StateCreate(type=StateType.COMPLETED, timestamp=utcnow())
-    client.recorder.started(TaskRunCreate(id=run_id, task_key="t", state=state))
+    state = StateNote("COMPLETED", "Completed", None, utcnow())
+    client.recorder.started(
+        TaskRunStart(
+            id=uuid.uuid4(),
+            flow_run_id=None,
+            name="t-0",
+            task_key="t",
+            dynamic_key="0",
+            tags=[],
+            labels=None,
+            task_inputs={},
+            empirical_policy={},
+            running=state,
+        )
+    )
 
 
 def _cycle(settings: Settings, times: int) -> None:

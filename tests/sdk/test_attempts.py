@@ -9,8 +9,7 @@ from contextlib import nullcontext as does_not_raise
 
 import pytest
 
-from runfolio._attempts import Attempts, drive, drive_async
-from runfolio.schemas.runs import StateCreate
+from runfolio._attempts import Attempts, StateNote, drive, drive_async
 
 
 def test_success_is_done() -> None:
@@ -43,16 +42,16 @@ class Recorded:
         self.states: list[str | None] = []
         self.finished: list[str | None] = []
 
-    def record(self, state: StateCreate) -> None:
+    def record(self, state: StateNote) -> None:
         self.states.append(state.name)
 
-    def finish(self, state: StateCreate) -> None:
+    def finish(self, state: StateNote) -> None:
         self.finished.append(state.name)
 
-    async def record_async(self, state: StateCreate) -> None:
+    async def record_async(self, state: StateNote) -> None:
         self.record(state)
 
-    async def finish_async(self, state: StateCreate) -> None:
+    async def finish_async(self, state: StateNote) -> None:
         self.finish(state)
 
 
