@@ -4,10 +4,15 @@
 Seeds a fresh store in bulk (SQLAlchemy Core, batches of 5,000 rows: no HTTP), starts
 `runfolio server start` on it, asks each route `--repeat` times after `--warmup`
 unmeasured calls (one keep-alive connection, one request at a time) and prints
-p50/p95 per route against its target. Run by hand, never in CI:
+p50/p95 wall time per route against its target, and the server's CPU time per
+request (steadier than wall time on a busy machine). Run by hand, never in CI:
 
     .venv/bin/python bench/page_render.py                       # SQLite and PostgreSQL
     .venv/bin/python bench/page_render.py --database sqlite --repeat 200
+    git archive REV src | tar -x -C /tmp/before        # a baseline, measured turn about:
+    .venv/bin/python bench/page_render.py --baseline-src /tmp/before/src
+
+The code measured is the one this script imports (PYTHONPATH=.../src to choose another).
 
 The store (default workspace): `--keys` keys (one of them, `nightly-report`, with
 `--hot-versions` versions; a tenth of the other artifacts keyless), a mix of markdown
@@ -19,6 +24,7 @@ throw-away server (tests/pg.py), ANALYZEd after the load as autovacuum would be.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import random
@@ -215,12 +221,28 @@ def seed(url: str, *, total: int, keys: int, hot_versions: int, tasks: int) -> S
 # -- measuring --------------------------------------------------------------------------
 
 
+@dataclass
+class Server:
+    base: str
+    pid: int
+
+    def cpu_ms(self) -> float:
+        """CPU time the server process has used (every thread), in ms: what a request
+        costs even when other work on the machine stretches its wall time."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rpartition(")")[2].split()
+        utime, stime = int(fields[11]), int(fields[12])
+        return (utime + stime) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(home: Path, url: str) -> Iterator[str]:
+def server(home: Path, url: str, src: Path | None = None) -> Iterator[Server]:
+    """`runfolio server start` on `url`; of the code in `src` (a checkout's src/) if given."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env.update(RUNFOLIO_HOME=str(home), RUNFOLIO_DATABASE_URL=url)
-    log = (home / "server.log").open("w")
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    log = (home / f"server-{port}.log").open("w")
     runfolio = [sys.executable, "-m", "runfolio.cli", "server", "start", "--port", str(port)]
     process = subprocess.Popen(runfolio, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -233,9 +255,9 @@ def server(home: Path, url: str) -> Iterator[str]:
             except httpx.TransportError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{(home / 'server.log').read_text()}")
+                raise SystemExit(f"the server did not start:\n{Path(log.name).read_text()}")
             time.sleep(0.1)
-        yield base
+        yield Server(base, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -285,32 +307,62 @@ def routes(seeded: Seeded) -> list[Route]:
     return found
 
 
-def measure(base: str, route: Route, warmup: int, repeat: int) -> list[float]:
-    with httpx.Client(base_url=base, timeout=30) as client:
-        timings = []
+@dataclass
+class Timings:
+    wall_ms: list[float]
+    cpu_ms: float  # the server's CPU time per request, on average
+
+
+def measure(servers: list[Server], route: Route, warmup: int, repeat: int) -> list[Timings]:
+    """Each server's timings of `route`, asked in turn (so load that comes and goes on
+    the machine falls on all of them alike)."""
+    clients = [httpx.Client(base_url=s.base, timeout=30) for s in servers]
+    walls: list[list[float]] = [[] for _ in servers]
+    cpu = [0.0 for _ in servers]
+    try:
         for i in range(warmup + repeat):
-            began = time.perf_counter()
-            answer = client.request(route.method, route.path, json=route.body)
-            took = (time.perf_counter() - began) * 1000
-            if answer.status_code != 200:
-                raise SystemExit(f"{route.name}: {answer.status_code} {answer.text[:300]}")
-            if i >= warmup:
-                timings.append(took)
-    return timings
+            for n, (client, found) in enumerate(zip(clients, servers, strict=True)):
+                cpu_before = found.cpu_ms()
+                began = time.perf_counter()
+                answer = client.request(route.method, route.path, json=route.body)
+                took = (time.perf_counter() - began) * 1000
+                if answer.status_code != 200:
+                    raise SystemExit(f"{route.name}: {answer.status_code} {answer.text[:300]}")
+                if i >= warmup:
+                    walls[n].append(took)
+                    cpu[n] += found.cpu_ms() - cpu_before
+    finally:
+        for client in clients:
+            client.close()
+    return [Timings(w, c / repeat) for w, c in zip(walls, cpu, strict=True)]
 
 
-def report(database: str, results: list[tuple[Route, list[float]]]) -> str:
-    lines = [
-        f"### {database}",
-        "",
-        "| route | p50 ms | p95 ms | target ms | met |",
-        "|---|---:|---:|---:|---|",
-    ]
-    for route, timings in results:
-        p50 = statistics.median(timings)
-        p95 = statistics.quantiles(timings, n=20)[-1]
+def _p50_p95(timings: list[float]) -> tuple[float, float]:
+    return statistics.median(timings), statistics.quantiles(timings, n=20)[-1]
+
+
+def report(database: str, results: list[tuple[Route, list[Timings]]]) -> str:
+    """The table: p50/p95 wall time and mean server CPU time of this code, against the
+    target and (when measured) the baseline's, with the ratios of the p50s and CPU."""
+    baseline = len(results[0][1]) > 1
+    head = "| route | p50 ms | p95 ms | CPU ms | target ms | met |"
+    rule = "|---|---:|---:|---:|---:|---|"
+    if baseline:
+        head += " base p50 | base p95 | base CPU | p50 ratio | CPU ratio |"
+        rule += "---:|---:|---:|---:|---:|"
+    lines = [f"### {database}", "", head, rule]
+    for route, (now, *before) in results:
+        p50, p95 = _p50_p95(now.wall_ms)
         met = "yes" if p50 <= route.target_ms else "NO"
-        lines.append(f"| {route.name} | {p50:.2f} | {p95:.2f} | {route.target_ms:g} | {met} |")
+        cells = [route.name, f"{p50:.2f}", f"{p95:.2f}", f"{now.cpu_ms:.1f}"]
+        cells += [f"{route.target_ms:g}", met]
+        if before:
+            b50, b95 = _p50_p95(before[0].wall_ms)
+            b_cpu = max(before[0].cpu_ms, 0.01)
+            cells += [f"{b50:.2f}", f"{b95:.2f}", f"{b_cpu:.1f}", f"{p50 / b50:.2f}"]
+            cells.append(f"{now.cpu_ms / b_cpu:.2f}")
+        line = "| " + " | ".join(cells) + " |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -322,8 +374,11 @@ def run_one(database: str, url: str, home: Path, a: argparse.Namespace) -> str:
         f"{time.monotonic() - began:.1f} s",
         file=sys.stderr,
     )
-    with server(home, url) as base:
-        results = [(r, measure(base, r, a.warmup, a.repeat)) for r in routes(seeded)]
+    with contextlib.ExitStack() as stack:
+        servers = [stack.enter_context(server(home, url))]
+        if a.baseline_src is not None:
+            servers.append(stack.enter_context(server(home, url, a.baseline_src)))
+        results = [(r, measure(servers, r, a.warmup, a.repeat)) for r in routes(seeded)]
     return report(database, results)
 
 
@@ -338,6 +393,12 @@ def main() -> None:
     ap.add_argument("--tasks", type=int, default=1_000)
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=100)
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="also measure a server of this code (another checkout's src/, e.g. from "
+        "`git archive REV src | tar -x -C DIR`), on the same store, turn about",
+    )
     a = ap.parse_args()
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", file=sys.stderr)
     work = Path(tempfile.mkdtemp(prefix="runfolio-pages-"))
