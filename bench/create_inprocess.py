@@ -10,7 +10,8 @@ Two layers are measured in one run, each after a warm-up:
 - `update`: `runfolio.ops.update_artifact` the same way (a progress update, as
   `PATCH /api/artifacts/{id}` runs it).
 
-CPU is `time.process_time()` (every thread of the process), divided by the count.
+CPU is `time.process_time()` (every thread of the process), divided by the count;
+each layer runs several rounds and the best (least disturbed) and median are printed.
 The workload is the reference harness's markdown create (`markdown_create(i, 50)`:
 50 keys, a few KB of markdown each). Run by hand, never in CI:
 
@@ -29,10 +30,11 @@ import cProfile
 import json
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,18 +87,26 @@ async def _call(app: Any, method: str, path: str, body: bytes) -> int:
     return int(sent[0]["status"])
 
 
-@contextlib.contextmanager
-def _measured(label: str, count: int, profile: bool) -> Iterator[None]:
+async def _measured(
+    label: str, count: int, rounds: int, batch: Callable[[], Awaitable[None]], profile: bool
+) -> None:
+    """Run `batch` (`count` calls) `rounds` times; print the best and the median round
+    (the best is the one least disturbed by the machine's other work)."""
     profiler = cProfile.Profile() if profile else None
-    cpu, wall = time.process_time(), time.perf_counter()
-    if profiler:
-        profiler.enable()
-    yield
-    if profiler:
-        profiler.disable()
-    cpu_us = (time.process_time() - cpu) / count * 1e6
-    wall_us = (time.perf_counter() - wall) / count * 1e6
-    print(f"{label:>7}: {cpu_us:6.0f} us CPU, {wall_us:6.0f} us wall per call ({count} calls)")
+    cpu_us, wall_us = [], []
+    for _ in range(rounds):
+        cpu, wall = time.process_time(), time.perf_counter()
+        if profiler:
+            profiler.enable()
+        await batch()
+        if profiler:
+            profiler.disable()
+        cpu_us.append((time.process_time() - cpu) / count * 1e6)
+        wall_us.append((time.perf_counter() - wall) / count * 1e6)
+    print(
+        f"{label:>7}: {min(cpu_us):6.0f} us CPU best, {statistics.median(cpu_us):6.0f} median, "
+        f"{min(wall_us):6.0f} us wall best per call ({rounds} rounds of {count})"
+    )
     if profiler:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(30)
@@ -128,38 +138,45 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
         with inline():
             fn(ctx, *a)
 
-    n, warm = args.n, args.warmup
+    n, warm, rounds = args.n, args.warmup, args.rounds
     bodies = [markdown_create(i, 50) for i in range(n + warm)]
     encoded = [json.dumps(body).encode() for body in bodies]
     creates = [ArtifactCreate.model_validate(body) for body in bodies]
     print(f"database: {engine.url.render_as_string(hide_password=True)}")
 
+    async def posts(batch: list[bytes]) -> None:
+        for body in batch:
+            await _call(app, "POST", "/api/artifacts/", body)
+
+    async def calls(fn: Callable[..., object], batch: Sequence[tuple[object, ...]]) -> None:
+        for a in batch:
+            op(fn, *a)
+
     if "app" in args.layers:
-        for body in encoded[:warm]:
-            assert await _call(app, "POST", "/api/artifacts/", body) == 201
-        with _measured("app", n, args.prof == "app"):
-            for body in encoded[warm:]:
-                await _call(app, "POST", "/api/artifacts/", body)
+        assert await _call(app, "POST", "/api/artifacts/", encoded[0]) == 201
+        await posts(encoded[:warm])
+        await _measured("app", n, rounds, lambda: posts(encoded[warm:]), args.prof == "app")
     if "op" in args.layers:
-        for action in creates[:warm]:
-            op(ops.create_artifact, action)
-        with _measured("op", n, args.prof == "op"):
-            for action in creates[warm:]:
-                op(ops.create_artifact, action)
+        ops_args = [(action,) for action in creates]
+        await calls(ops.create_artifact, ops_args[:warm])
+        measured = ops_args[warm:]
+        create = ops.create_artifact
+        await _measured("op", n, rounds, lambda: calls(create, measured), args.prof == "op")
     if "update" in args.layers:
         made, _ = ops.create_artifact(ctx, ArtifactCreate(type="progress", data=0.0, key="p"))
-        updates = [ArtifactUpdate(data=i / (n + warm)) for i in range(n + warm)]
-        for action in updates[:warm]:
-            op(ops.update_artifact, made.id, action)
-        with _measured("update", n, args.prof == "update"):
-            for action in updates[warm:]:
-                op(ops.update_artifact, made.id, action)
+        updates = [(made.id, ArtifactUpdate(data=i / (n + warm))) for i in range(n + warm)]
+        await calls(ops.update_artifact, updates[:warm])
+        measured_updates = updates[warm:]
+        update = ops.update_artifact
+        profile = args.prof == "update"
+        await _measured("update", n, rounds, lambda: calls(update, measured_updates), profile)
     engine.dispose()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("-n", type=int, default=2000, help="measured calls per layer")
+    parser.add_argument("-n", type=int, default=1000, help="calls per measured round")
+    parser.add_argument("--rounds", type=int, default=5, help="measured rounds per layer")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls first")
     parser.add_argument("--url", help="database URL (default: SQLite in a temp dir)")
     parser.add_argument("--pg", action="store_true", help="start a throw-away PostgreSQL")

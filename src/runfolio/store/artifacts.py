@@ -424,46 +424,61 @@ def update(
 
     With `strict`, data that does not fit the artifact's known type is refused.
     """
-    row = conn.execute(
-        select(artifacts.c.type, artifacts.c.key, artifacts.c.flow_run_id).where(
-            artifacts.c.id == artifact_id, artifacts.c.workspace_id == workspace_id
-        )
-    ).first()
-    if row is None:
+    found = _UPDATED_VERSION.rows(conn, {"ws_": workspace_id, "id_": artifact_id})
+    if not found:
         raise NotFound(NOT_FOUND)
+    type_, key, flow_run_id = found[0]
     changes = {name: getattr(action, name) for name in action.model_fields_set}
     if "data" in changes:
         if strict:
-            _check_type(row.type, changes["data"])
+            _check_type(type_, changes["data"])
         _check_json(changes["data"])
     watched = hooks.watch(conn, workspace_id, artifact_id)
-    if "data" in changes and row.type == "table":
+    if "data" in changes and type_ == "table":
         appends.clear(conn, workspace_id, artifact_id)  # the new table replaces them too
     now = utcnow()
-    conn.execute(
-        artifacts.update()
-        .where(artifacts.c.workspace_id == workspace_id, artifacts.c.id == artifact_id)
-        .values(updated=now, **changes)
-    )
+    version, collection = _updates(tuple(sorted(changes)))
+    params = {"ws_": workspace_id, "id_": artifact_id, "updated": now, **changes}
+    version.run(conn, params)
     hooks.artifact_updated(conn, workspace_id, watched)
-    conn.execute(
-        artifact_collections.update()
-        .where(
-            artifact_collections.c.workspace_id == workspace_id,
-            artifact_collections.c.latest_id == artifact_id,
-        )
-        .values(updated=now, **changes)
-    )
+    collection.run(conn, params)
     change_feed.record(
         conn,
         workspace_id,
         "artifact",
         "updated",
         artifact_id,
-        key=row.key,
-        flow_run_id=row.flow_run_id,
+        key=key,
+        flow_run_id=flow_run_id,
         at=now,
     )
+
+
+# What an update reads of the version, and its two UPDATEs per set of fields changed
+# (of three, so at most seven pairs): progress updates are frequent.
+_UPDATED_VERSION = Prepared(
+    select(artifacts.c.type, artifacts.c.key, artifacts.c.flow_run_id).where(
+        artifacts.c.workspace_id == bindparam("ws_"), artifacts.c.id == bindparam("id_")
+    )
+)
+_UPDATES: dict[tuple[str, ...], tuple[Prepared, Prepared]] = {}
+
+
+def _updates(fields: tuple[str, ...]) -> tuple[Prepared, Prepared]:
+    """The UPDATE of the version and of its key's row (if it is the latest) setting
+    `updated` and `fields`, each bound under its own name."""
+    pair = _UPDATES.get(fields)
+    if pair is None:
+        version = artifacts.update().where(
+            artifacts.c.workspace_id == bindparam("ws_"), artifacts.c.id == bindparam("id_")
+        )
+        collection = artifact_collections.update().where(
+            artifact_collections.c.workspace_id == bindparam("ws_"),
+            artifact_collections.c.latest_id == bindparam("id_"),
+        )
+        columns = ("updated", *fields)
+        pair = _UPDATES[fields] = (Prepared(version, columns), Prepared(collection, columns))
+    return pair
 
 
 def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> None:

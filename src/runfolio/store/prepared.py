@@ -15,6 +15,7 @@ database dropped is invalidated, so the pool replaces it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.expression import SelectBase
+from sqlalchemy.types import TypeDecorator
 
 Processor = Callable[[Any], Any]
 
@@ -35,13 +37,22 @@ class _Compiled:
     # (psycopg's pyformat) a dict.
     names: tuple[str, ...]
     positional: bool
-    # (name, processor, value): the value of a literal in the statement, `_GIVEN`
-    # for a bindparam the caller gives.
-    binds: tuple[tuple[str, Processor | None, Any], ...]
+    # (name, processor, value, memo): the value of a literal in the statement, `_GIVEN`
+    # for a bindparam the caller gives; the memo of the type's processor, if it has one.
+    binds: tuple[tuple[str, Processor | None, Any, _Memo | None], ...]
     results: tuple[Processor | None, ...]
 
 
 _GIVEN = object()
+# Recent conversions of an immutable value by a type's Python-side processor (a
+# TypeDecorator's), by the value's id: a create binds the same time five times and its
+# text twice, and converting a time costs more than a whole bind without it. The entry
+# holds the value itself, so its id cannot be reused while it is remembered; only
+# immutable values are remembered (a dict changed in place must be converted again).
+_Memo = dict[int, tuple[Any, Any]]
+_MEMOS: dict[tuple[str, str], _Memo] = {}
+_MEMO_SIZE = 32
+_IMMUTABLE = (str, dt.datetime)
 
 
 class Prepared:
@@ -69,9 +80,19 @@ class Prepared:
         dialect = conn.dialect
         compiled = self._compiled(dialect)
         values = {}
-        for name, convert, literal in compiled.binds:
+        for name, convert, literal, memo in compiled.binds:
             value = params[name] if literal is _GIVEN else literal
-            values[name] = value if convert is None else convert(value)
+            if convert is None:
+                values[name] = value
+            elif memo is None or not isinstance(value, _IMMUTABLE):
+                values[name] = convert(value)
+            else:
+                seen = memo.get(id(value))
+                if seen is None or seen[0] is not value:
+                    if len(memo) >= _MEMO_SIZE:
+                        memo.clear()
+                    seen = memo[id(value)] = (value, convert(value))
+                values[name] = seen[1]
         bound: Sequence[Any] | dict[str, Any] = (
             tuple(values[name] for name in compiled.names) if compiled.positional else values
         )
@@ -126,7 +147,11 @@ def _compile(statement: Executable, columns: list[str], dialect: Dialect) -> _Co
     for name in dict.fromkeys(names):
         bind = by_name[name]
         literal = _GIVEN if bind.required or name in columns else bind.value
-        binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect), literal))
+        memo = None
+        if isinstance(bind.type, TypeDecorator):
+            memo = _MEMOS.setdefault((dialect.name, repr(bind.type)), {})
+        processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        binds.append((name, processor, literal, memo))
     selected = statement.selected_columns if isinstance(statement, SelectBase) else ()
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
