@@ -35,15 +35,23 @@ def running_server(
     extra_env: dict[str, str] | None = None,
     args: Sequence[str] = (),
     port: int | None = None,
+    app_factory: str | None = None,
 ) -> Iterator[ServerProcess]:
     """Start `runfolio server start [args]` on `port` (default: a free one),
-    RUNFOLIO_HOME=home; stop it after (unless it was stopped or killed already)."""
+    RUNFOLIO_HOME=home; stop it after (unless it was stopped or killed already).
+
+    `app_factory` ("module:function"): run that app with plain uvicorn instead."""
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env.update({"RUNFOLIO_HOME": str(home), **(extra_env or {})})
+    command = [sys.executable, "-m", "runfolio.cli", "server", "start", "--port", str(port)]
+    if app_factory is not None:
+        command = [sys.executable, "-m", "uvicorn", "--factory", app_factory, "--port", str(port)]
+        command += ["--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "runfolio.cli", "server", "start", "--port", str(port), *args],
+        [*command, *args],
         env=env,
+        cwd=Path(__file__).resolve().parent.parent,  # where `app_factory`'s module imports from
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
