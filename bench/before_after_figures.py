@@ -1,0 +1,317 @@
+"""What before_after.py runs of each bench, and the figures it reads from its output.
+
+A bench listed in BENCHES runs with its small configuration there; its figures come from
+the JSON, the markdown tables or the lines it prints. A bench not listed runs with its
+defaults (at most 4 minutes), and `generic_figures` picks numbers from its output.
+Arguments may name `{harness}` (the reference harness, /work/shared/bench beside the
+checkout) and `{scratch}` (the run's temp dir).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    value: float
+    unit: str
+    lower_is_better: bool = True
+
+
+Parser = Callable[[str], list[Figure]]
+
+
+@dataclass(frozen=True)
+class Bench:
+    args: tuple[str, ...]
+    parse: Parser
+    size: str  # what this run measures next to the bench's default
+    timeout_s: float = 300.0
+
+
+# -- reading the benches' output ------------------------------------------------------------
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("x%").strip())
+
+
+def _json_object(out: str) -> dict[str, Any]:
+    """The JSON object a bench prints (after any other lines)."""
+    value = json.loads(out[out.index("{") :])
+    if not isinstance(value, dict):
+        raise ValueError("no JSON object in the output")
+    return value
+
+
+def _dig(obj: dict[str, Any], path: str) -> float:
+    value: Any = obj
+    for part in path.split("."):
+        value = value[part]
+    return float(value)
+
+
+def _json_figures(*wanted: tuple[str, str, str]) -> Parser:
+    """Figures at dotted paths of the printed JSON: (figure name, path, unit)."""
+
+    def parse(out: str) -> list[Figure]:
+        obj = _json_object(out)
+        return [Figure(name, _dig(obj, path), unit) for name, path, unit in wanted]
+
+    return parse
+
+
+def _table(out: str) -> list[list[str]]:
+    """The rows of the printed markdown tables (header rows included, separators not)."""
+    rows = []
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("|") and not re.fullmatch(r"[|\s:-]+", line):
+            rows.append([cell.strip().strip("`*") for cell in line.strip("|").split("|")])
+    return rows
+
+
+def _table_figures(*wanted: tuple[str, str, int, str]) -> Parser:
+    """Cells of the printed tables: (figure name, the row's first cell, column, unit)."""
+
+    def parse(out: str) -> list[Figure]:
+        rows = {row[0]: row for row in _table(out)}
+        return [
+            Figure(name, _number(rows[first][column].split("/")[0]), unit)
+            for name, first, column, unit in wanted
+        ]
+
+    return parse
+
+
+def _regex_figures(*wanted: tuple[str, str, str]) -> Parser:
+    """The first group of a pattern searched in the output: (figure name, pattern, unit)."""
+
+    def parse(out: str) -> list[Figure]:
+        found = []
+        for name, pattern, unit in wanted:
+            match = re.search(pattern, out, re.MULTILINE)
+            if match is None:
+                raise ValueError(f"{name}: /{pattern}/ not in the output")
+            found.append(Figure(name, _number(match.group(1)), unit))
+        return found
+
+    return parse
+
+
+def _higher_is_better(name: str) -> bool:
+    return bool(re.search(r"per_s|/s\b|ops|throughput", name))
+
+
+def generic_figures(out: str) -> list[Figure]:
+    """For a bench not listed below: numbers of its JSON, its tables or its `<n> ms` lines."""
+    found: list[Figure] = []
+    if re.search(r"^\{", out, re.MULTILINE):
+
+        def walk(value: Any, path: str) -> None:
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    walk(item, f"{path}.{key}" if path else str(key))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                found.append(Figure(path, float(value), "", not _higher_is_better(path)))
+
+        walk(_json_object(out), "")
+    rows = _table(out)
+    for row in rows[1:]:
+        for header, cell in zip(rows[0][1:], row[1:], strict=False):
+            if re.fullmatch(r"[-+]?[\d,]*\.?\d+x?", cell):
+                name = f"{row[0]} · {header}"
+                found.append(Figure(name, _number(cell), "", not _higher_is_better(header)))
+    for match in re.finditer(r"^\s*([A-Za-z][^\d\n|]*?)[\s:]+([\d.]+) ?(ms|µs|us|s)\b", out, re.M):
+        label = " ".join(match.group(1).split())
+        found.append(Figure(label, float(match.group(2)), match.group(3)))
+    # A label printed twice (one per section) is two figures, numbered in order.
+    seen: dict[str, int] = {}
+    for i, figure in enumerate(found):
+        seen[figure.name] = seen.get(figure.name, 0) + 1
+        if seen[figure.name] > 1:
+            found[i] = replace(figure, name=f"{figure.name} ({seen[figure.name]})")
+    return found[:16]
+
+
+# -- the benches: a small configuration each, and what is read from their output ------------
+
+MS_LINE = r"\s+([\d.]+) ms"
+BENCHES: dict[str, Bench] = {
+    "append_rows.py": Bench(
+        ("--rows", "100000", "--append", "100", "--runs", "10", "--block", "5"),
+        _json_figures(
+            ("append 100 rows, wall median", "append.wall_ms_median", "ms"),
+            ("append, server CPU mean", "append.server_cpu_ms_mean", "ms"),
+            ("PATCH whole table, wall median", "patch_whole_table.wall_ms_median", "ms"),
+            ("PATCH, server CPU mean", "patch_whole_table.server_cpu_ms_mean", "ms"),
+        ),
+        "100,000-row table, 10 requests of each kind (default 20)",
+    ),
+    "auth_cost.py": Bench(
+        ("--runs", "1", "--workloads", "W1", "--harness", "{harness}", "--results", "{scratch}"),
+        _table_figures(
+            ("W1 server CPU per create, auth on", "W1_seq_create_markdown", 1, "ms"),
+            ("W1 server CPU per create, open", "W1_seq_create_markdown", 2, "ms"),
+            ("W1 auth on / open", "W1_seq_create_markdown", 3, "x"),
+        ),
+        "W1 only, 1 series run per system (default W1,W2, 3 runs)",
+        timeout_s=420,
+    ),
+    "blob_upload.py": Bench(
+        ("--mib", "50", "--runs", "1"),
+        _regex_figures(
+            ("upload 50 MiB", r"^upload(?:\s+\S+){4}\s+([\d.]+)", "s"),
+            ("upload, peak - idle RSS", r"^upload(?:\s+\S+){3}\s+([\d.]+)", "MiB"),
+            ("download 50 MiB", r"^download(?:\s+\S+){4}\s+([\d.]+)", "s"),
+            ("download, peak - idle RSS", r"^download(?:\s+\S+){3}\s+([\d.]+)", "MiB"),
+        ),
+        "1 run (default 3)",
+    ),
+    "charts.py": Bench(
+        ("--points", "100", "1000", "10000", "--runs", "10"),
+        _table_figures(
+            ("append, 1,000 points", "1,000", 1, "ms"),
+            ("update whole spec, 1,000 points", "1,000", 2, "ms"),
+            ("append, 10,000 points", "10,000", 1, "ms"),
+            ("update whole spec, 10,000 points", "10,000", 2, "ms"),
+            ("progress update", "1,000", 3, "ms"),
+        ),
+        "10 calls per median (default 30)",
+    ),
+    "create_inprocess.py": Bench(
+        ("-n", "1500", "--harness", "{harness}"),
+        _regex_figures(
+            ("create through the ASGI app, CPU", r"^\s*app:\s+([\d.]+) us CPU", "µs"),
+            ("create, the op alone, CPU", r"^\s*op:\s+([\d.]+) us CPU", "µs"),
+            ("progress update, the op alone, CPU", r"^\s*update:\s+([\d.]+) us CPU", "µs"),
+        ),
+        "1,500 calls per layer (default 2,000)",
+    ),
+    "csv_export.py": Bench(
+        ("--rows", "100000", "--runs", "3"),
+        _json_figures(
+            ("CSV download, 100,000 rows", "download_s_median", "s"),
+            ("download / csv module", "ratio_download_to_baseline", "x"),
+        ),
+        "3 downloads (default 5)",
+    ),
+    "dask_overhead.py": Bench(
+        ("--tasks", "200", "--runs", "1"),
+        _table_figures(
+            ("bare + artifact, per task", "bare + artifact", 2, "ms"),
+            ("runfolio task, no artifact, per task", "runfolio, no artifact", 2, "ms"),
+            ("runfolio task + artifact, per task", "runfolio", 2, "ms"),
+        ),
+        "200 tasks, 1 round after the warm-up (default 1,000 and 3)",
+    ),
+    "diff_tables.py": Bench(
+        ("--rows", "10000", "--runs", "15"),
+        _regex_figures(
+            ("diff of two 10,000-row tables, CPU", r"^runfolio\s+[\d.]+\s+([\d.]+)", "ms"),
+            ("diff CPU / bare dict diff", r"^runfolio(?:\s+\S+){3}\s+([\d.]+)x", "x"),
+        ),
+        "default",
+    ),
+    "import_time.py": Bench(
+        ("--runs", "7", "--top", "1"),
+        _table_figures(
+            ("SDK import lines", "runfolio", 1, "ms"),
+            ("SDK import, whole process", "runfolio", 2, "ms"),
+        ),
+        "7 interpreters (default 11)",
+    ),
+    "key_trends.py": Bench(
+        ("--versions", "200", "--runs", "15"),
+        _regex_figures(
+            ("key page, markdown key", r"^key page, markdown key.*?" + MS_LINE, "ms"),
+            ("key page, metrics key (chart)", r"^key page, metrics key.*?" + MS_LINE, "ms"),
+            ("trends twin, 200 versions", r"^trends twin.*?" + MS_LINE, "ms"),
+        ),
+        "15 requests per median (default 30)",
+    ),
+    "live_latency.py": Bench(
+        ("--updates", "10", "--rounds", "1", "--creates", "400"),
+        _regex_figures(
+            ("progress pushed to page, p50", r"progress, pushed\s+p50\s+([\d.]+)", "ms"),
+            ("markdown pushed to page, p50", r"markdown, pushed\s+p50\s+([\d.]+)", "ms"),
+            (
+                "server CPU per create over HTTP",
+                r"over HTTP.*\n\s+with change row\s+median ([\d.]+)",
+                "ms",
+            ),
+            (
+                "CPU per create on the store",
+                r"store itself.*\n\s+with change row\s+median ([\d.]+)",
+                "ms",
+            ),
+        ),
+        "10 updates, 1 round of 400 creates (default 50, 3 x 1,500)",
+    ),
+    "page_render.py": Bench(
+        (
+            "--database",
+            "sqlite",
+            "--artifacts",
+            "20000",
+            "--keys",
+            "1000",
+            "--hot-versions",
+            "1000",
+            "--tasks",
+            "1000",
+            "--repeat",
+            "20",
+        ),  # fmt: skip
+        _table_figures(
+            ("latest/filter, no filter, p50", "latest/filter (no filter)", 1, "ms"),
+            ("latest/filter key like_, p50", "latest/filter key like_ 'report'", 1, "ms"),
+            ("Artifacts page /, p50", "Artifacts page /", 1, "ms"),
+            ("Artifacts page ?q=report, p50", "Artifacts page ?q=report", 1, "ms"),
+            ("key page, 1,000 versions, p50", "key page (nightly-report)", 1, "ms"),
+            ("flow-run page, 1,000 task runs, p50", "flow-run page (1,000 task runs)", 1, "ms"),
+            ("its JSON twin, p50", "flow-run page (1,000 task runs) JSON", 1, "ms"),
+        ),
+        "SQLite only, 20,000 artifacts, 1,000 keys and versions, 20 requests a route "
+        "(default SQLite and PostgreSQL, 100,000, 5,000, 100)",
+    ),
+    "retention_pass.py": Bench(
+        ("--keys", "20", "--versions", "1000", "--baseline-seconds", "3"),
+        _json_figures(
+            ("pass over 20,000 versions", "pass_seconds", "s"),
+            ("pass CPU", "pass_cpu_seconds", "s"),
+            ("longest read during the pass", "during_pass.reads.max_ms", "ms"),
+            ("longest write during the pass", "during_pass.writes.max_ms", "ms"),
+        ),
+        "20 keys x 1,000 versions (default 100 x 1,000)",
+    ),
+    "sdk_task_cost.py": Bench(
+        ("--tasks", "300", "--rounds", "3"),
+        _table_figures(
+            ("embedded: task over plain call", "embedded", 2, "µs"),
+            ("embedded: task + 1 artifact", "embedded", 3, "ms"),
+            ("embedded: artifact outside a flow", "embedded", 4, "ms"),
+            ("HTTP: task over plain call", "http", 2, "µs"),
+            ("HTTP: task + 1 artifact", "http", 3, "ms"),
+            ("HTTP: artifact outside a flow", "http", 4, "ms"),
+        ),
+        "300 tasks, 3 rounds (default 500 and 5)",
+    ),
+    "webhook_cost.py": Bench(
+        ("--creates", "600", "--rounds", "3"),
+        _regex_figures(
+            ("create, no webhook code", r"^baseline\s+([\d.]+)", "µs"),
+            ("create, 0 webhooks", r"^0 webhooks\s+([\d.]+)", "µs"),
+            ("create, 3 matching webhooks", r"^3 webhooks\s+([\d.]+)", "µs"),
+            ("update, 0 webhooks", r"^0 webhooks(?:\s+\S+){3}\s+([\d.]+)", "µs"),
+        ),
+        "600 creates x 3 rounds (default 2,000 x 5)",
+    ),
+}
+UNKNOWN = Bench((), generic_figures, "defaults (not configured here), at most 4 min", 240.0)
