@@ -20,7 +20,7 @@ from runfolio.settings import Settings
 from runfolio.store.engine import connect, dispose_engines
 from runfolio.store.migrations import HEAD_REVISION, alembic_config
 from runfolio.store.tables import artifacts
-from runfolio.store.transfer import copied_tables
+from runfolio.store.transfer import copied_tables, open_unmigrated
 from tests.cli.helpers import Invoke, assert_failed, make_invoke
 from tests.pg import PostgresServer
 from tests.server.conftest import DEFAULT_BASE, Api
@@ -236,7 +236,7 @@ def fill(api: Api, tag: str) -> None:
 
 
 def every_row(url: str) -> dict[str, Sequence[Any]]:
-    engine = create_engine(url)
+    engine = open_unmigrated(url)  # reads json as the text JSONText parses
     try:
         with engine.connect() as conn:
             return {

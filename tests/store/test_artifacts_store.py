@@ -71,7 +71,7 @@ def test_a_create_refused_half_way_leaves_both_rows_as_they_were(db: Engine, tab
     event = "BEFORE INSERT" if table == "artifacts" else "BEFORE UPDATE"
     with write(db) as conn:
         first, _ = store.create(conn, WS, ArtifactCreate(key="k", data="first"))
-        refuse(conn, event, table, "NEW.data = '\"boom\"'")
+        refuse(conn, event, table, "CAST(NEW.data AS TEXT) = '\"boom\"'")
     with read(db) as conn:
         before = store.read_collection(conn, WS, "k")
     with pytest.raises(Exception, match="no"), write(db) as conn:

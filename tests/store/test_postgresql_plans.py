@@ -11,6 +11,7 @@ their parameters) and reads each one's plan with EXPLAIN (FORMAT JSON).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -138,7 +139,8 @@ def _plans(engine: Engine, run: Callable[[Context], object]) -> list[tuple[str, 
     with read(engine) as conn:
         for sql, params in seen:
             explained = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + sql, params).scalar_one()
-            plans.append((sql, explained[0]["Plan"]))
+            # runfolio's connections hand json over as text (JSONText parses it).
+            plans.append((sql, json.loads(explained)[0]["Plan"]))
     return plans
 
 

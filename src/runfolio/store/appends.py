@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import from_json
-from sqlalchemy import Connection, Text, func, literal_column, select, type_coerce
+from sqlalchemy import Connection, func, literal_column, select
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -33,6 +33,7 @@ from runfolio.schemas.artifacts import parse_table
 from runfolio.schemas.common import utcnow
 from runfolio.store import changes as change_feed
 from runfolio.store.tables import artifact_collections, artifact_row_appends, artifacts
+from runfolio.store.types import json_text
 
 NOT_FOUND = "Artifact not found."
 # How much of the stored text is read to find the table's first row.
@@ -202,7 +203,7 @@ def _mismatch(rows: list[Any], columns: Columns) -> tuple[int, str] | None:
     return None
 
 
-_DATA_TEXT = type_coerce(artifacts.c.data, Text)
+_DATA_TEXT = json_text(artifacts.c.data)
 
 
 def _sqlite_prefix(conn: Connection, rowid: int) -> tuple[str, bool] | None:

@@ -37,6 +37,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, QueuePool
 from runfolio.errors import Busy
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
 from runfolio.store.textfold import SQL_LOWER, simple_lower
+from runfolio.store.types import read_json_as_text
 
 if TYPE_CHECKING:  # the driver's module, for its connection type (SQLAlchemy loads it)
     import sqlite3
@@ -113,10 +114,7 @@ def _configure_postgresql(engine: Engine, write_timeout: float) -> None:
         with dbapi_conn.cursor() as cursor:
             cursor.execute(f"SET lock_timeout = {lock_timeout_ms}")
         dbapi_conn.commit()
-        # json columns arrive as their text (JSONText parses it), not parsed by the driver.
-        from psycopg.types.string import TextLoader  # loaded with the driver already
-
-        dbapi_conn.adapters.register_loader("json", TextLoader)
+        read_json_as_text(dbapi_conn)
 
 
 def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) -> Engine:

@@ -25,7 +25,6 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    type_coerce,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -38,6 +37,7 @@ from runfolio.schemas.bodies import RelatedFilters
 from runfolio.schemas.sorting import ArtifactSort, FlowRunSort, TaskRunSort
 from runfolio.store.tables import flow_runs, flows, task_runs
 from runfolio.store.textfold import SQL_LOWER
+from runfolio.store.types import json_text
 
 Clause = ColumnElement[bool]
 
@@ -150,7 +150,7 @@ def _tags(column: ColumnElement[Any], crit: f.TagsFilter | None) -> Clause | Non
         return None
     # Compare the stored JSON text itself (binding to the JSON column type would
     # JSON-encode the value compared with).
-    stored = type_coerce(column, Text)
+    stored = json_text(column)
 
     def has(tag: str) -> Clause:
         # Tags are stored as compact JSON (`["a","b"]`), written by JSONText. A whole

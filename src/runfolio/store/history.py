@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Text, case, func, select, type_coerce
 from runfolio.errors import NotFound
 from runfolio.store.artifacts import NOT_FOUND
 from runfolio.store.tables import artifacts
+from runfolio.store.types import json_text
 
 
 class VersionRef(NamedTuple):
@@ -71,6 +72,7 @@ def recent_numbers(
     data text when it is at most `max_data_chars` long (a large table is not read)."""
     a = artifacts.c
     text = type_coerce(a.data, Text)
+    small = func.length(json_text(a.data)) <= max_data_chars
     total = int(
         conn.execute(
             select(func.count()).where(a.workspace_id == workspace_id, a.key == key)
@@ -82,7 +84,7 @@ def recent_numbers(
             a.created,
             a.type,
             a.metadata_,
-            case((func.length(text) <= max_data_chars, text), else_=None).label("data_text"),
+            case((small, text), else_=None).label("data_text"),
         )
         .where(a.workspace_id == workspace_id, a.key == key)
         .order_by(a.created.desc(), a.id.desc())

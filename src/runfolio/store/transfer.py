@@ -39,6 +39,7 @@ from runfolio.errors import Invalid
 from runfolio.store.engine import connect, read, write
 from runfolio.store.migrations import HEAD_REVISION
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, metadata, workspaces
+from runfolio.store.types import read_json_as_text
 
 BATCH_SIZE = 1000
 #: Largest batch: its keys are bound as parameters (two per row for artifacts), within
@@ -97,6 +98,8 @@ def open_unmigrated(url: str) -> Engine:
     wait = {"connect_timeout": CONNECT_TIMEOUT} if postgres else {}
     wait = {} if "connect_timeout" in parsed.query else wait
     engine = create_engine(parsed, poolclass=NullPool, connect_args=wait)
+    if postgres:
+        event.listen(engine, "connect", lambda dbapi_conn, _record: read_json_as_text(dbapi_conn))
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -37,6 +37,7 @@ from runfolio.store.tables import (
     flows,
     task_runs,
 )
+from runfolio.store.types import json_text
 
 # An artifact version's columns with `data` as its stored JSON text, not decoded.
 _VERSION_COLUMNS = [
@@ -177,7 +178,7 @@ def _collection_where(found: KeySearch) -> list[ColumnElement[bool]]:
     clause = filtering.artifact_clauses(artifact_collections, crit)
     if clause is not None:
         where.append(clause)
-    text = type_coerce(c.data, Text)
+    text = json_text(c.data)
     if found.data_like is not None:
         where.append(text.like(found.data_like))
     if found.data_pattern is not None:
@@ -214,7 +215,7 @@ def search_collections(
         .subquery()
     )
     # The type is tested first: measuring a value reads all of it.
-    wanted = and_(c.type.in_(data_types), func.length(c.data) <= data_chars)
+    wanted = and_(c.type.in_(data_types), func.length(json_text(c.data)) <= data_chars)
     stmt = (
         select(
             c.key,

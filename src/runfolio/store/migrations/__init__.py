@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # Alembic is loaded only when a migration runs
 
 # Checked against the scripts by a test, so opening an up-to-date database
 # costs one query and never loads Alembic.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0006"
 
 MIGRATIONS_DIR = Path(__file__).parent
 

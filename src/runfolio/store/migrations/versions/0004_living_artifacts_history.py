@@ -9,7 +9,7 @@ Create Date: 2026-11-29
 import sqlalchemy as sa
 from alembic import op
 
-from runfolio.store.types import JSONText, UTCDateTime
+from runfolio.store.types import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"
@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("artifact_id", sa.Uuid(), nullable=False),
         sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("rows", JSONText(), nullable=False),
+        sa.Column("rows", sa.Text(), nullable=False),
         sa.Column("row_count", sa.Integer(), nullable=False),
         sa.Column("created", UTCDateTime(), nullable=False),
         _workspace_fk("artifact_row_appends"),
@@ -95,10 +95,10 @@ def upgrade() -> None:
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("url", sa.String(2000), nullable=False),
         sa.Column("secret", sa.String(200), nullable=False),
-        sa.Column("events", JSONText(), nullable=False),
+        sa.Column("events", sa.Text(), nullable=False),
         sa.Column("key_pattern", sa.String(1000), nullable=True),
-        sa.Column("artifact_types", JSONText(), nullable=True),
-        sa.Column("rule", JSONText(), nullable=True),
+        sa.Column("artifact_types", sa.Text(), nullable=True),
+        sa.Column("rule", sa.Text(), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.String(300), nullable=True),
         sa.Column("created", UTCDateTime(), nullable=False),
@@ -113,7 +113,7 @@ def upgrade() -> None:
         sa.Column("webhook_id", sa.Uuid(), nullable=False),
         sa.Column("workspace_id", sa.Uuid(), nullable=False),
         sa.Column("event", sa.String(40), nullable=False),
-        sa.Column("payload", JSONText(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt", UTCDateTime(), nullable=True),
