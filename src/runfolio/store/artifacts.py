@@ -182,6 +182,44 @@ _VERSION_COLUMNS = (
     "updated",
 )
 _INSERT_VERSION = Prepared(artifacts.insert(), _VERSION_COLUMNS)
+_INSERTS_UNLESS_TAKEN: dict[str, Prepared] = {}
+
+
+def _insert_version(conn: Connection, row: dict[str, Any], client_id: bool) -> bool:
+    """Insert a version; False (nothing written) if its id may be taken in the workspace,
+    for `_replayed` to look.
+
+    On SQLite and PostgreSQL a taken id does nothing (ON CONFLICT DO NOTHING) instead of
+    failing, so the transaction goes on without a savepoint (two more round trips on
+    PostgreSQL). Another refusal fails the write, as before; with the client's id it is
+    a Conflict, as `_replayed` would find (the id is not stored).
+    """
+    dialect = conn.dialect.name
+    try:
+        if dialect not in ("sqlite", "postgresql"):
+            with conn.begin_nested():  # keeps the transaction after a failed statement
+                _INSERT_VERSION.run(conn, row)
+            return True
+        stmt = _INSERTS_UNLESS_TAKEN.get(dialect)
+        if stmt is None:
+            module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+            insert = module.insert(artifacts).on_conflict_do_nothing(
+                index_elements=["workspace_id", "id"]
+            )
+            stmt = _INSERTS_UNLESS_TAKEN[dialect] = Prepared(insert, _VERSION_COLUMNS)
+        return stmt.rowcount(conn, row) == 1
+    except IntegrityError:
+        if not client_id:
+            raise
+        if dialect == "postgresql":  # the failed statement ended the transaction
+            raise _id_used(row["id"]) from None
+        return False
+
+
+def _id_used(artifact_id: uuid.UUID | None) -> Conflict:
+    return Conflict(f"Artifact id {artifact_id} is already used by another artifact.")
+
+
 _COLLECTION_COLUMNS = (
     "id",
     "workspace_id",
@@ -296,17 +334,8 @@ def create(
         "created_by": created_by,
         **values,
     }
-    try:
-        # The version row goes first: if its id is taken, nothing else was written.
-        # (SQLite keeps the transaction after a failed statement; elsewhere a savepoint does.)
-        if conn.dialect.name == "sqlite":
-            _INSERT_VERSION.run(conn, row)
-        else:
-            with conn.begin_nested():
-                _INSERT_VERSION.run(conn, row)
-    except IntegrityError:
-        if action.id is None:
-            raise
+    # The version row goes first: if its id is taken, nothing else is written.
+    if not _insert_version(conn, row, action.id is not None):
         return _replayed(conn, workspace_id, action), False
     late = action.created is not None  # only a late delivery can be older than the latest
     if action.key is not None and not (
@@ -367,7 +396,7 @@ def _replayed(conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate)
     existing = conn.execute(_BY_ID, {"ws_": workspace_id, "id_": action.id}).first()
     if existing is not None and _same_content(existing, action):
         return Artifact.model_construct(**existing._mapping)
-    raise Conflict(f"Artifact id {action.id} is already used by another artifact.")
+    raise _id_used(action.id)
 
 
 def read(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> Artifact:
