@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import statistics
@@ -133,7 +134,12 @@ def stop_group(process: subprocess.Popen[str]) -> None:
 def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> list[Figure] | str:
     """One run of one bench on one side: its figures, or the line saying why it failed."""
     with tempfile.TemporaryDirectory(prefix="before-after-") as scratch:
-        args = [arg.format(harness=HARNESS, scratch=scratch) for arg in bench.args]
+        known = script.read_text()
+        args = [
+            *bench.args,
+            *(arg for group in bench.optional if group[0] in known for arg in group),
+        ]
+        args = [arg.format(harness=HARNESS, scratch=scratch) for arg in args]
         started = time.perf_counter()
         # A session of its own: on a timeout, the servers, browsers and workers the
         # bench started go with it (its process group, by id).
@@ -156,10 +162,10 @@ def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> 
     if process.returncode != 0:
         return f"exit {process.returncode}: {error_line(err, out)}"
     try:
-        figures = bench.parse(out)
-    except (ValueError, KeyError, IndexError) as error:
-        return f"output not understood: {error}"
-    return figures or "no figures in the output"
+        figures = [f for f in bench.parse(out) if not math.isnan(f.value)]
+    except Exception as error:  # a parser that trips must not end the whole run
+        return f"output not understood: {error!r}"
+    return figures or "none of its figures in the output"
 
 
 def run_round(outcome: Outcome, script: Path, trees: dict[str, Path], logs: Path, n: int) -> None:
@@ -192,6 +198,8 @@ def _fmt(value: float) -> str:
 
 
 def _cell(values: list[float]) -> str:
+    if not values:
+        return "not printed"
     if len(values) == 1:
         return _fmt(values[0])
     return f"{_fmt(statistics.median(values))} ({_fmt(min(values))}–{_fmt(max(values))})"
@@ -218,13 +226,11 @@ def table(outcomes: list[Outcome]) -> Iterator[str]:
     for outcome in outcomes:
         for name, sides in outcome.figures.items():
             before, after = sides["before"], sides["after"]
-            if not before or not after:
-                continue
-            first = before[0]
+            first = (before or after)[0]
             unit = f" ({first.unit})" if first.unit else ""
             better = "" if first.lower_is_better else ", higher is better"
             bs, as_ = [f.value for f in before], [f.value for f in after]
-            ratio, mark = _verdict(first, bs, as_)
+            ratio, mark = _verdict(first, bs, as_) if bs and as_ else ("–", "")
             yield (
                 f"| {outcome.bench} | {name}{unit}{better} | {_cell(bs)} | {_cell(as_)} "
                 f"| {ratio} | {mark} |"
@@ -238,7 +244,8 @@ def configurations(outcomes: list[Outcome]) -> Iterator[str]:
     yield "|---|---|---|---|"
     for outcome in outcomes:
         bench = BENCHES.get(f"{outcome.bench}.py", UNKNOWN)
-        args = " ".join(bench.args) or "(none)"
+        optional = " ".join(f"[{' '.join(group)}]" for group in bench.optional)
+        args = " ".join([*bench.args, optional]).strip() or "(none)"
         yield f"| {outcome.bench} | `{args}` | {outcome.size} | {outcome.rounds} |"
 
 

@@ -10,6 +10,7 @@ checkout) and `{scratch}` (the run's temp dir).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -33,6 +34,8 @@ class Bench:
     parse: Parser
     size: str  # what this run measures next to the bench's default
     timeout_s: float = 300.0
+    # Flags (with their values) passed only to a version of the bench that has them.
+    optional: tuple[tuple[str, ...], ...] = ()
 
 
 # -- reading the benches' output ------------------------------------------------------------
@@ -57,33 +60,70 @@ def _dig(obj: dict[str, Any], path: str) -> float:
     return float(value)
 
 
+def _read(name: str, unit: str, value: Callable[..., float], *args: Any) -> Figure:
+    """The figure `value(*args)`, or NaN where this version of the bench does not print
+    it (so one renamed column costs that figure, not the bench's others)."""
+    try:
+        return Figure(name, value(*args), unit)
+    except (KeyError, IndexError, ValueError):
+        return Figure(name, math.nan, unit)
+
+
 def _json_figures(*wanted: tuple[str, str, str]) -> Parser:
     """Figures at dotted paths of the printed JSON: (figure name, path, unit)."""
 
     def parse(out: str) -> list[Figure]:
         obj = _json_object(out)
-        return [Figure(name, _dig(obj, path), unit) for name, path, unit in wanted]
+        return [_read(name, unit, _dig, obj, path) for name, path, unit in wanted]
 
     return parse
 
 
-def _table(out: str) -> list[list[str]]:
-    """The rows of the printed markdown tables (header rows included, separators not)."""
-    rows = []
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("|") and not re.fullmatch(r"[|\s:-]+", line):
-            rows.append([cell.strip().strip("`*") for cell in line.strip("|").split("|")])
+_RULE = re.compile(r"\|[\s|:-]+")  # a markdown table's header rule
+_FIRST_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip().strip("`*") for cell in line.strip().strip("|").split("|")]
+
+
+def _table(out: str) -> dict[str, dict[str, str]]:
+    """Each row of the printed markdown tables: its first cell -> {column header: cell}
+    (a later row with the same first cell wins)."""
+    lines = [line.strip() for line in out.splitlines()]
+    rows: dict[str, dict[str, str]] = {}
+    header: list[str] = []
+    for i, line in enumerate(lines):
+        if not line.startswith("|") or _RULE.fullmatch(line):
+            continue
+        cells = _cells(line)
+        if i + 1 < len(lines) and _RULE.fullmatch(lines[i + 1]):
+            header = cells
+        else:
+            rows[cells[0]] = dict(zip(header, cells, strict=False))
     return rows
 
 
-def _table_figures(*wanted: tuple[str, str, int, str]) -> Parser:
+def _cell_number(rows: dict[str, dict[str, str]], first: str, column: str) -> float:
+    """The first number in row `first` under the first header that starts with `column`
+    (so a header that gains words, or a cell that gains a bracketed figure, still reads)."""
+    row = rows[first]
+    header = next((h for h in row if h.startswith(column)), None)
+    if header is None:
+        raise KeyError(column)
+    match = _FIRST_NUMBER.search(row[header])
+    if match is None:
+        raise ValueError(f"no number under {header!r}: {row[header]!r}")
+    return _number(match.group())
+
+
+def _table_figures(*wanted: tuple[str, str, str, str]) -> Parser:
     """Cells of the printed tables: (figure name, the row's first cell, column, unit)."""
 
     def parse(out: str) -> list[Figure]:
-        rows = {row[0]: row for row in _table(out)}
+        rows = _table(out)
         return [
-            Figure(name, _number(rows[first][column].split("/")[0]), unit)
+            _read(name, unit, _cell_number, rows, first, column)
             for name, first, column, unit in wanted
         ]
 
@@ -93,14 +133,14 @@ def _table_figures(*wanted: tuple[str, str, int, str]) -> Parser:
 def _regex_figures(*wanted: tuple[str, str, str]) -> Parser:
     """The first group of a pattern searched in the output: (figure name, pattern, unit)."""
 
+    def group(pattern: str, out: str) -> float:
+        match = re.search(pattern, out, re.MULTILINE)
+        if match is None:
+            raise KeyError(pattern)
+        return _number(match.group(1))
+
     def parse(out: str) -> list[Figure]:
-        found = []
-        for name, pattern, unit in wanted:
-            match = re.search(pattern, out, re.MULTILINE)
-            if match is None:
-                raise ValueError(f"{name}: /{pattern}/ not in the output")
-            found.append(Figure(name, _number(match.group(1)), unit))
-        return found
+        return [_read(name, unit, group, pattern, out) for name, pattern, unit in wanted]
 
     return parse
 
@@ -122,11 +162,10 @@ def generic_figures(out: str) -> list[Figure]:
                 found.append(Figure(path, float(value), "", not _higher_is_better(path)))
 
         walk(_json_object(out), "")
-    rows = _table(out)
-    for row in rows[1:]:
-        for header, cell in zip(rows[0][1:], row[1:], strict=False):
+    for first, row in _table(out).items():
+        for header, cell in list(row.items())[1:]:
             if re.fullmatch(r"[-+]?[\d,]*\.?\d+x?", cell):
-                name = f"{row[0]} · {header}"
+                name = f"{first} · {header}"
                 found.append(Figure(name, _number(cell), "", not _higher_is_better(header)))
     for match in re.finditer(r"^\s*([A-Za-z][^\d\n|]*?)[\s:]+([\d.]+) ?(ms|µs|us|s)\b", out, re.M):
         label = " ".join(match.group(1).split())
@@ -143,6 +182,7 @@ def generic_figures(out: str) -> list[Figure]:
 # -- the benches: a small configuration each, and what is read from their output ------------
 
 MS_LINE = r"\s+([\d.]+) ms"
+FLOW_RUN_PAGE = "flow-run page (1,000 task runs)"
 BENCHES: dict[str, Bench] = {
     "append_rows.py": Bench(
         ("--rows", "100000", "--append", "100", "--runs", "10", "--block", "5"),
@@ -157,9 +197,9 @@ BENCHES: dict[str, Bench] = {
     "auth_cost.py": Bench(
         ("--runs", "1", "--workloads", "W1", "--harness", "{harness}", "--results", "{scratch}"),
         _table_figures(
-            ("W1 server CPU per create, auth on", "W1_seq_create_markdown", 1, "ms"),
-            ("W1 server CPU per create, open", "W1_seq_create_markdown", 2, "ms"),
-            ("W1 auth on / open", "W1_seq_create_markdown", 3, "x"),
+            ("W1 server CPU per create, auth on", "W1_seq_create_markdown", "server CPU", "ms"),
+            ("W1 server CPU per create, open", "W1_seq_create_markdown", "open", "ms"),
+            ("W1 auth on / open", "W1_seq_create_markdown", "on / open", "x"),
         ),
         "W1 only, 1 series run per system (default W1,W2, 3 runs)",
         timeout_s=420,
@@ -177,22 +217,23 @@ BENCHES: dict[str, Bench] = {
     "charts.py": Bench(
         ("--points", "100", "1000", "10000", "--runs", "10"),
         _table_figures(
-            ("append, 1,000 points", "1,000", 1, "ms"),
-            ("update whole spec, 1,000 points", "1,000", 2, "ms"),
-            ("append, 10,000 points", "10,000", 1, "ms"),
-            ("update whole spec, 10,000 points", "10,000", 2, "ms"),
-            ("progress update", "1,000", 3, "ms"),
+            ("append, 1,000 points", "1,000", "append (ms)", "ms"),
+            ("update whole spec, 1,000 points", "1,000", "update", "ms"),
+            ("append, 10,000 points", "10,000", "append (ms)", "ms"),
+            ("update whole spec, 10,000 points", "10,000", "update", "ms"),
+            ("progress update", "1,000", "progress", "ms"),
         ),
         "10 calls per median (default 30)",
     ),
     "create_inprocess.py": Bench(
-        ("-n", "1500", "--harness", "{harness}"),
+        ("-n", "1000", "--harness", "{harness}"),
         _regex_figures(
             ("create through the ASGI app, CPU", r"^\s*app:\s+([\d.]+) us CPU", "µs"),
             ("create, the op alone, CPU", r"^\s*op:\s+([\d.]+) us CPU", "µs"),
             ("progress update, the op alone, CPU", r"^\s*update:\s+([\d.]+) us CPU", "µs"),
         ),
-        "1,500 calls per layer (default 2,000)",
+        "1,000 calls a round, 3 rounds, best round (default 5 rounds)",
+        optional=(("--rounds", "3"),),
     ),
     "csv_export.py": Bench(
         ("--rows", "100000", "--runs", "3"),
@@ -205,9 +246,9 @@ BENCHES: dict[str, Bench] = {
     "dask_overhead.py": Bench(
         ("--tasks", "200", "--runs", "1"),
         _table_figures(
-            ("bare + artifact, per task", "bare + artifact", 2, "ms"),
-            ("runfolio task, no artifact, per task", "runfolio, no artifact", 2, "ms"),
-            ("runfolio task + artifact, per task", "runfolio", 2, "ms"),
+            ("bare + artifact, per task", "bare + artifact", "ms per task", "ms"),
+            ("runfolio task, no artifact, per task", "runfolio, no artifact", "ms per task", "ms"),
+            ("runfolio task + artifact, per task", "runfolio", "ms per task", "ms"),
         ),
         "200 tasks, 1 round after the warm-up (default 1,000 and 3)",
     ),
@@ -222,10 +263,19 @@ BENCHES: dict[str, Bench] = {
     "import_time.py": Bench(
         ("--runs", "7", "--top", "1"),
         _table_figures(
-            ("SDK import lines", "runfolio", 1, "ms"),
-            ("SDK import, whole process", "runfolio", 2, "ms"),
+            ("SDK import lines", "runfolio", "import lines", "ms"),
+            ("SDK import, whole process", "runfolio", "whole process", "ms"),
         ),
         "7 interpreters (default 11)",
+    ),
+    "json_column_cost.py": Bench(
+        ("--rounds", "3"),
+        _regex_figures(
+            ("insert markdown, json column", r"^insert markdown\s+[\d.]+\s+([\d.]+)", "ms"),
+            ("insert 10,000-row table, json column", r"^insert table\s+[\d.]+\s+([\d.]+)", "ms"),
+            ("length of the table, json column", r"^length table\s+[\d.]+\s+([\d.]+)", "ms"),
+        ),
+        "3 rounds (default 7), on a throw-away PostgreSQL",
     ),
     "key_trends.py": Bench(
         ("--versions", "200", "--runs", "15"),
@@ -270,13 +320,16 @@ BENCHES: dict[str, Bench] = {
             "20",
         ),  # fmt: skip
         _table_figures(
-            ("latest/filter, no filter, p50", "latest/filter (no filter)", 1, "ms"),
-            ("latest/filter key like_, p50", "latest/filter key like_ 'report'", 1, "ms"),
-            ("Artifacts page /, p50", "Artifacts page /", 1, "ms"),
-            ("Artifacts page ?q=report, p50", "Artifacts page ?q=report", 1, "ms"),
-            ("key page, 1,000 versions, p50", "key page (nightly-report)", 1, "ms"),
-            ("flow-run page, 1,000 task runs, p50", "flow-run page (1,000 task runs)", 1, "ms"),
-            ("its JSON twin, p50", "flow-run page (1,000 task runs) JSON", 1, "ms"),
+            ("latest/filter, no filter, p50", "latest/filter (no filter)", "p50", "ms"),
+            ("latest/filter key like_, p50", "latest/filter key like_ 'report'", "p50", "ms"),
+            ("Artifacts page /, p50", "Artifacts page /", "p50", "ms"),
+            ("Artifacts page /, server CPU", "Artifacts page /", "CPU", "ms"),
+            ("Artifacts page ?q=report, p50", "Artifacts page ?q=report", "p50", "ms"),
+            ("key page, 1,000 versions, p50", "key page (nightly-report)", "p50", "ms"),
+            ("key page, server CPU", "key page (nightly-report)", "CPU", "ms"),
+            ("flow-run page, 1,000 task runs, p50", FLOW_RUN_PAGE, "p50", "ms"),
+            ("flow-run page, server CPU", FLOW_RUN_PAGE, "CPU", "ms"),
+            ("flow-run page's JSON twin, p50", f"{FLOW_RUN_PAGE} JSON", "p50", "ms"),
         ),
         "SQLite only, 20,000 artifacts, 1,000 keys and versions, 20 requests a route "
         "(default SQLite and PostgreSQL, 100,000, 5,000, 100)",
@@ -294,14 +347,16 @@ BENCHES: dict[str, Bench] = {
     "sdk_task_cost.py": Bench(
         ("--tasks", "300", "--rounds", "3"),
         _table_figures(
-            ("embedded: task over plain call", "embedded", 2, "µs"),
-            ("embedded: task + 1 artifact", "embedded", 3, "ms"),
-            ("embedded: artifact outside a flow", "embedded", 4, "ms"),
-            ("HTTP: task over plain call", "http", 2, "µs"),
-            ("HTTP: task + 1 artifact", "http", 3, "ms"),
-            ("HTTP: artifact outside a flow", "http", 4, "ms"),
+            ("embedded: task over plain call", "embedded", "task, no artifact", "µs"),
+            ("embedded: task + 1 artifact", "embedded", "task + 1 artifact", "ms"),
+            ("embedded: artifact outside a flow", "embedded", "artifact outside", "ms"),
+            ("HTTP: task over plain call", "http", "task, no artifact", "µs"),
+            ("HTTP: task + 1 artifact", "http", "task + 1 artifact", "ms"),
+            ("HTTP: artifact outside a flow", "http", "artifact outside", "ms"),
         ),
-        "300 tasks, 3 rounds (default 500 and 5)",
+        "300 tasks, 3 rounds, without the reference harness's flow_bench part "
+        "(default 500 and 5, with it)",
+        optional=(("--skip-harness",),),
     ),
     "webhook_cost.py": Bench(
         ("--creates", "600", "--rounds", "3"),
