@@ -464,14 +464,32 @@ def run_artifacts(
     limit: int = 50,
     offset: int = 0,
 ) -> list[VersionText]:
-    """Every artifact (keyed and keyless, every version) of a flow run, oldest first."""
+    """Every artifact (keyed and keyless, every version) of a flow run, oldest first.
+
+    The run's rows are found first by the flow run index (a materialised CTE), then
+    sorted: left to itself PostgreSQL walks the workspace's (created, id) index in
+    order, filtering, and a recent run's artifacts come after every older one (200 ms
+    at 100,000 artifacts instead of 4). Only the page's rows are then read whole.
+    """
     a = artifacts.c
-    stmt = (
-        select(*_VERSION_COLUMNS)
+    in_run = (
+        select(a.id, a.created)
         .where(a.flow_run_id == run_id, a.workspace_id == workspace_id)
-        .order_by(a.created, a.id)
+        .cte("in_run")
+        .prefix_with("MATERIALIZED")
+    )
+    page = (
+        select(in_run.c.id)
+        .order_by(in_run.c.created, in_run.c.id)
         .limit(limit)
         .offset(offset)
+        .subquery()
+    )
+    stmt = (
+        select(*_VERSION_COLUMNS)
+        .join(page, page.c.id == a.id)
+        .where(a.workspace_id == workspace_id)
+        .order_by(a.created, a.id)
     )
     return _with_appended(conn, workspace_id, [_version_text(row) for row in conn.execute(stmt)])
 
