@@ -5,12 +5,20 @@ Each transport runs in a fresh interpreter: embedded (a SQLite file under a temp
 RUNFOLIO_HOME) and HTTP (a `runfolio server start` on loopback). In each, flows of N
 sequential tasks and flows of 0 tasks alternate over the rounds; per-task cost is
 (flow of N − flow of 0) / N, so the flow run's own start and end (and the final write of
-the batched task runs) are counted once, not per task. Variants:
+the batched task runs) are counted once, not per task. Each figure is given as wall
+time and as the process's CPU time (all its threads: the recorder's writes too; over
+HTTP not the server's), which a machine shared with other work inflates less. Variants:
 
 - `plain call`: the undecorated function, N times (the baseline);
 - `task, no artifact`: a `@task` that only computes (target: ≤ 0.1 ms over the plain call);
 - `task + 1 artifact`: a `@task` that creates one keyed markdown artifact;
 - `artifact outside a flow`: `create_markdown_artifact` alone, N times.
+
+Then the reference harness (`flow_bench.py` in --harness: a flow of N tasks, each
+creating one ~1.4 KB keyed markdown artifact; per_task_ms = flow wall / N, median of
+--harness-runs fresh interpreters) measures runfolio embedded, runfolio over HTTP and
+Prefect 3.9.1 against its own local server (`prefect server start --no-services`, its
+default SQLite, from --prefect-venv), one after the other, and prints the ratios.
 
 Run by hand, never in CI:
 
@@ -22,15 +30,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.servers import running_server  # noqa: E402
+from tests.compat.prefect_venv import NAME as PREFECT_VENV_NAME  # noqa: E402
+from tests.compat.prefect_venv import cache_root, venv_python  # noqa: E402
+from tests.servers import free_port, running_server  # noqa: E402
+
+DEFAULT_HARNESS = Path("/work/shared/bench")
 
 SCRIPT = """
 import json, statistics, sys, time
@@ -63,9 +81,9 @@ def tasks(kind: str, count: int):
 
 
 def timed(call):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     call()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def plain():
@@ -80,14 +98,18 @@ def outside():
 
 tasks("bare", 1)  # warm: the client, the store, the first flow
 create_markdown_artifact("# warm", key="warm")
-per = {"plain": [], "bare": [], "artifact": [], "outside": []}
+per = {k: [] for k in ("plain", "bare", "artifact", "outside")}
+per.update({f"{k}_cpu": [] for k in list(per)})
 for _ in range(rounds):
-    per["plain"].append(timed(plain) / n)
+    for kind, call in (("plain", plain), ("outside", outside)):
+        wall, cpu = timed(call)
+        per[kind].append(wall / n)
+        per[f"{kind}_cpu"].append(cpu / n)
     for kind in ("bare", "artifact"):
         empty = timed(lambda: tasks(kind, 0))
         full = timed(lambda: tasks(kind, n))
-        per[kind].append((full - empty) / n)
-    per["outside"].append(timed(outside) / n)
+        per[kind].append((full[0] - empty[0]) / n)
+        per[f"{kind}_cpu"].append((full[1] - empty[1]) / n)
 print(json.dumps({k: statistics.median(v) for k, v in per.items()}))
 """
 
@@ -104,34 +126,121 @@ def run(env: dict[str, str], tasks: int, rounds: int) -> dict[str, float]:
     return result
 
 
+def harness_per_task_ms(
+    harness: Path, python: Path, sdk: str, env: dict[str, str], tasks: int, runs: int
+) -> float:
+    """Median per_task_ms of the reference harness's flow of `tasks` artifact tasks."""
+    out = subprocess.run(
+        [str(python), str(harness / "flow_bench.py"), "--sdk", sdk, "--tasks", str(tasks),
+         "--runs", str(runs), "--single-calls", "0"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return float(json.loads(out.stdout)["median"]["per_task_ms"])
+
+
+@contextmanager
+def prefect_server(python: Path, home: Path) -> Iterator[str]:
+    """Prefect's own server on loopback (its default SQLite under `home`); its API URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNFOLIO_", "PREFECT_"))}
+    env["PREFECT_HOME"] = str(home)
+    process = subprocess.Popen(
+        [str(python), "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+         "--port", str(port), "--no-services"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    api_url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError("prefect server exited early")
+            try:
+                if httpx.get(f"{api_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("prefect server did not become healthy in 120 s")
+            time.sleep(0.2)
+        yield api_url
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--tasks", type=int, default=500)
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--harness", type=Path, default=DEFAULT_HARNESS)
+    ap.add_argument("--harness-tasks", type=int, default=200)
+    ap.add_argument("--harness-runs", type=int, default=3)
+    ap.add_argument("--prefect-venv", type=Path, default=cache_root() / PREFECT_VENV_NAME)
+    ap.add_argument("--skip-harness", action="store_true", help="only the in-process variants")
     a = ap.parse_args()
 
-    base = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
+    print(f"load average at start: {load_average()}\n")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("RUNFOLIO_", "PREFECT_"))}
     results: dict[str, dict[str, float]] = {}
+    per_task: dict[str, float] = {}
+    me = Path(sys.executable)
     with tempfile.TemporaryDirectory(prefix="runfolio-sdk-") as tmp:
-        results["embedded"] = run({**base, "RUNFOLIO_HOME": f"{tmp}/embedded"}, a.tasks, a.rounds)
+        embedded = {**base, "RUNFOLIO_HOME": f"{tmp}/embedded"}
+        results["embedded"] = run(embedded, a.tasks, a.rounds)
         with running_server(Path(tmp) / "server") as server:
-            env = {**base, "RUNFOLIO_HOME": f"{tmp}/client", "RUNFOLIO_API_URL": server.api_url}
-            results["http"] = run(env, a.tasks, a.rounds)
+            http = {**base, "RUNFOLIO_HOME": f"{tmp}/client", "RUNFOLIO_API_URL": server.api_url}
+            results["http"] = run(http, a.tasks, a.rounds)
+            if not a.skip_harness:
+                per_task["runfolio http"] = harness_per_task_ms(
+                    a.harness, me, "runfolio", http, a.harness_tasks, a.harness_runs
+                )
+        if not a.skip_harness:
+            per_task["runfolio embedded"] = harness_per_task_ms(
+                a.harness, me, "runfolio", embedded, a.harness_tasks, a.harness_runs
+            )
+            prefect = venv_python(a.prefect_venv)
+            with prefect_server(prefect, Path(tmp) / "prefect-home") as api_url:
+                env = {**base, "PREFECT_HOME": f"{tmp}/prefect-home", "PREFECT_API_URL": api_url}
+                per_task["prefect 3.9.1 (its server)"] = harness_per_task_ms(
+                    a.harness, prefect, "prefect", env, a.harness_tasks, a.harness_runs
+                )
 
     print(f"## SDK cost per task, {a.tasks} tasks, median of {a.rounds} rounds\n")
-    print("| transport | plain call µs | task, no artifact: over plain µs | task + 1 artifact ms "
-          "| artifact outside a flow ms |")  # fmt: skip
+    print("| transport | plain call µs | task, no artifact: over plain µs (CPU µs) "
+          "| task + 1 artifact ms (CPU ms) | artifact outside a flow ms (CPU ms) |")  # fmt: skip
     print("|---|---|---|---|---|")
     for name, r in results.items():
+        bare, bare_cpu = r["bare"] - r["plain"], r["bare_cpu"] - r["plain_cpu"]
         print(
-            f"| {name} | {r['plain'] * 1e6:.2f} | {(r['bare'] - r['plain']) * 1e6:.1f} "
-            f"| {r['artifact'] * 1e3:.3f} | {r['outside'] * 1e3:.3f} |"
+            f"| {name} | {r['plain'] * 1e6:.2f} | {bare * 1e6:.1f} ({bare_cpu * 1e6:.1f}) "
+            f"| {r['artifact'] * 1e3:.3f} ({r['artifact_cpu'] * 1e3:.3f}) "
+            f"| {r['outside'] * 1e3:.3f} ({r['outside_cpu'] * 1e3:.3f}) |"
         )
     over = max((r["bare"] - r["plain"]) * 1e3 for r in results.values())
     print(f"\ntask with no artifact over a plain call: {over:.3f} ms (target ≤ 0.1 ms: "
           f"{'met' if over <= 0.1 else 'NOT met'})")  # fmt: skip
+    if per_task:
+        prefect_ms = per_task["prefect 3.9.1 (its server)"]
+        print(f"\n## flow_bench.py per task (one ~1.4 KB markdown artifact each), "
+              f"{a.harness_tasks} tasks, median of {a.harness_runs} runs\n")  # fmt: skip
+        print("| SDK | per_task_ms | Prefect / this | target |")
+        print("|---|---|---|---|")
+        targets = {"runfolio embedded": "≥ 100", "runfolio http": "≥ 40"}
+        for name, ms in per_task.items():
+            ratio = prefect_ms / ms
+            print(f"| {name} | {ms:.3f} | {ratio:.1f} | {targets.get(name, '')} |")
+    print(f"\nload average at end: {load_average()}")
 
 
 if __name__ == "__main__":
