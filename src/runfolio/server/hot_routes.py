@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -160,14 +161,15 @@ class HotRoutes:
 
 
 async def _handled(request: Request, exc: Exception) -> Response:
-    """The answer the app's exception handlers give to `exc` (as Starlette picks them: the
-    nearest class in its MRO). The catch-all `Exception` handler belongs to the outermost
-    layer, which also logs the error: left to it by raising again."""
+    """The answer the app's exception handlers give to `exc`, picked as Starlette picks them:
+    an HTTP error's status code first, then the nearest class in its MRO. The catch-all
+    `Exception` handler belongs to the outermost layer, which also logs the error: left to
+    it by raising again."""
     handlers: dict[Any, Callable[[Request, Exception], Any]] = request.app.exception_handlers
-    for cls in type(exc).__mro__:
-        if cls is Exception:
-            break
-        handler = handlers.get(cls)
+    keys: list[Any] = [exc.status_code] if isinstance(exc, HTTPException) else []
+    keys += type(exc).__mro__[: type(exc).__mro__.index(Exception)]
+    for key in keys:
+        handler = handlers.get(key)
         if handler is not None:
             response = handler(request, exc)
             if inspect.isawaitable(response):
