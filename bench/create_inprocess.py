@@ -9,6 +9,9 @@ Two layers are measured in one run, each after a warm-up:
   gate runs it inline on SQLite (inside `without_waiting()`): the database side.
 - `update`: `runfolio.ops.update_artifact` the same way (a progress update, as
   `PATCH /api/artifacts/{id}` runs it).
+- `raw` (SQLite only): the same rows written by hand on the bare sqlite3 driver, one
+  BEGIN IMMEDIATE ... COMMIT per create, on a connection of its own to the same file
+  (WAL, synchronous=NORMAL): the floor, and the `op / raw` ratio.
 
 CPU is `time.process_time()` (every thread of the process), divided by the count;
 each layer runs several rounds and the best (least disturbed) and median are printed.
@@ -27,13 +30,16 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import datetime as dt
 import json
 import os
 import pstats
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +47,27 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/pg.py runs the throw-away PostgreSQL server
 DEFAULT_HARNESS = ROOT.parent / "shared" / "bench"
-LAYERS = ("app", "op", "update")
+LAYERS = ("app", "op", "update", "raw")
+# The `raw` layer (SQLite only): a create's statements written by hand on the bare
+# sqlite3 driver, values encoded as runfolio stores them; the floor the op is compared to.
+_RAW_VERSION = (
+    "INSERT INTO artifacts (id, workspace_id, key, type, description, data, metadata_, "
+    "flow_run_id, task_run_id, created_by, created, updated) "
+    "VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, ?, ?)"
+)
+_RAW_COLLECTION = (
+    "INSERT INTO artifact_collections (id, workspace_id, key, latest_id, type, description, "
+    "data, metadata_, flow_run_id, task_run_id, created, updated) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?) "
+    "ON CONFLICT (workspace_id, key) DO UPDATE SET latest_id = excluded.latest_id, "
+    "updated = excluded.updated, type = excluded.type, description = excluded.description, "
+    "data = excluded.data, metadata_ = excluded.metadata_, flow_run_id = excluded.flow_run_id, "
+    "task_run_id = excluded.task_run_id"
+)
+_RAW_CHANGE = (
+    "INSERT INTO changes (workspace_id, topic, action, subject_id, key, flow_run_id, at) "
+    "VALUES (?, 'artifact', 'created', ?, ?, NULL, ?)"
+)
 
 Message = dict[str, Any]
 
@@ -123,6 +149,7 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
     from runfolio.server.app import create_app
     from runfolio.settings import load_settings
     from runfolio.store.engine import without_waiting
+    from runfolio.store.tables import DEFAULT_WORKSPACE_ID
 
     os.environ["RUNFOLIO_HOME"] = tempfile.mkdtemp(prefix="runfolio-bench-")
     if url:
@@ -170,6 +197,30 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
         update = ops.update_artifact
         profile = args.prof == "update"
         await _measured("update", n, rounds, lambda: calls(update, measured_updates), profile)
+    if "raw" in args.layers and engine.dialect.name == "sqlite":
+        raw = sqlite3.connect(engine.url.database or "", isolation_level=None)
+        raw.execute("PRAGMA synchronous=NORMAL")
+        workspace = DEFAULT_WORKSPACE_ID.hex
+
+        def raw_create(body: dict[str, Any]) -> None:
+            now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(" ")
+            version = uuid.uuid4().hex
+            data = json.dumps(body["data"], ensure_ascii=False, separators=(",", ":"))
+            fields = (body["key"], body["type"], body["description"])
+            raw.execute("BEGIN IMMEDIATE")
+            raw.execute(_RAW_VERSION, (version, workspace, *fields, data, now, now))
+            collection = (uuid.uuid4().hex, workspace, body["key"], version)
+            raw.execute(_RAW_COLLECTION, (*collection, *fields[1:], data, now, now))
+            raw.execute(_RAW_CHANGE, (workspace, version, body["key"], now))
+            raw.execute("COMMIT")
+
+        async def raws(batch: list[dict[str, Any]]) -> None:
+            for body in batch:
+                raw_create(body)
+
+        await raws(bodies[:warm])
+        await _measured("raw", n, rounds, lambda: raws(bodies[warm:]), args.prof == "raw")
+        raw.close()
     engine.dispose()
 
 
