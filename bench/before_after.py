@@ -26,7 +26,9 @@ import argparse
 import contextlib
 import math
 import os
+import re
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -131,8 +133,26 @@ def stop_group(process: subprocess.Popen[str]) -> None:
     process.wait()
 
 
+def port_free(port: int, wait_s: float = 120.0) -> bool:
+    """Whether nothing listens on 127.0.0.1:`port`, waiting up to `wait_s` for it."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is free
+            try:
+                sock.bind(("127.0.0.1", port))
+                return True
+            except OSError:
+                pass
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(1)
+
+
 def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> list[Figure] | str:
     """One run of one bench on one side: its figures, or the line saying why it failed."""
+    if bench.port is not None and not port_free(bench.port):
+        return f"port {bench.port} held by another process for 2 minutes"
     with tempfile.TemporaryDirectory(prefix="before-after-") as scratch:
         known = script.read_text()
         args = [
@@ -161,6 +181,9 @@ def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> 
     print(f"    {label}: exit {process.returncode} in {seconds:.0f} s", flush=True)
     if process.returncode != 0:
         return f"exit {process.returncode}: {error_line(err, out)}"
+    invalid = re.search(bench.invalid, out + err) if bench.invalid else None
+    if invalid:
+        return f"not a valid run: {invalid.group()[:200]}"
     try:
         figures = [f for f in bench.parse(out) if not math.isnan(f.value)]
     except Exception as error:  # a parser that trips must not end the whole run
@@ -299,9 +322,16 @@ def main() -> None:
         outcomes = {script: Outcome(script.stem, BENCHES.get(script.name, UNKNOWN).size)
                     for script in scripts}  # fmt: skip
         for n in range(1, a.rounds + 1):
-            for script, outcome in outcomes.items():
+            # Each bench has its first round; later rounds go quickest first while time
+            # is left, so that most benches get them.
+            order = (
+                outcomes.items()
+                if n == 1
+                else sorted(outcomes.items(), key=lambda item: item[1].round_seconds)
+            )
+            for script, outcome in order:
                 if n > 1 and time.perf_counter() + outcome.round_seconds > deadline:
-                    continue  # each bench has its first round; later ones while time is left
+                    continue
                 print(f"round {n}: {script.stem}", flush=True)
                 run_round(outcome, script, trees, logs, n)
 
