@@ -8,12 +8,13 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, Text, literal, update
+from sqlalchemy import Engine, literal, update
 
 from runfolio.schemas.artifacts import ArtifactCreate
 from runfolio.store import artifacts as artifact_store
 from runfolio.store.engine import write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
+from runfolio.store.types import JSONTextAsIs
 
 
 def iso(value: dt.datetime) -> str:
@@ -97,7 +98,7 @@ def store_as_is(
         flow_run_id=uuid.UUID(str(flow_run_id)) if flow_run_id else None,
         task_run_id=uuid.UUID(str(task_run_id)) if task_run_id else None,
     )
-    as_is = literal(data_text, Text)  # bound as text, not encoded as JSON again
+    as_is = literal(data_text, JSONTextAsIs())  # not encoded as JSON again
     ws = DEFAULT_WORKSPACE_ID
     with write(engine) as conn:
         artifact, _ = artifact_store.create(conn, ws, action)

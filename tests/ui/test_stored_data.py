@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from sqlalchemy.exc import DataError, OperationalError
 
 from tests.pg import on_both_databases
 from tests.ui.seed import store_as_is
@@ -164,6 +165,12 @@ def test_undecodable_data_is_escaped_text_or_only_a_notice(
     api: TestClient, data_text: str, notice: str
 ) -> None:
     engine = api.app.state.engine  # type: ignore[attr-defined]
+    if engine.dialect.name == "postgresql":
+        # Its json column refuses text that is not JSON (or nests past its stack): such
+        # data can only be in a SQLite file.
+        with pytest.raises((DataError, OperationalError)):
+            store_as_is(engine, type="markdown", data_text=data_text, key="odd")
+        return
     artifact_id = store_as_is(engine, type="markdown", data_text=data_text, key="odd")
     html = _ok(api.get(f"/artifacts/{artifact_id}"))
     assert notice in html and "<script>alert" not in html

@@ -123,6 +123,17 @@ class JSONText(TypeDecorator[Any]):
         return parsed
 
 
+class JSONTextAsIs(TypeDecorator[str]):
+    """A JSONText column's value given as its text, stored as it is (not encoded again,
+    not checked on SQLite): for writing what an older version or another writer left."""
+
+    impl = Text
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return JSONText().load_dialect_impl(dialect)
+
+
 class json_text(FunctionElement[str]):
     """`json_text(column)`: the JSON text a JSONText column holds, for SQL's text functions
     and comparisons (PostgreSQL's json has none): a cast there (a copy of the text),
