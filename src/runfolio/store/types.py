@@ -30,8 +30,8 @@ class _NativeJSON(TypeEngine[str]):
     parses it (engine.py makes psycopg hand json values over as text)."""
 
     __visit_name__ = "JSON"
-    # `%(x)s::JSON`: the parameter is typed json where it is parsed, once, by the server
-    # (not text cast to json, and right also where the column is not the target).
+    # `%(x)s::JSON`: the untyped parameter is read as json, once, by the server (no text
+    # cast to json), also where no column gives its type (a VALUES list, a function).
     render_bind_cast = True
 
 
@@ -78,8 +78,11 @@ class JSONText(TypeDecorator[Any]):
     On PostgreSQL the column is `json`, not `jsonb`: the server checks that the text is
     JSON (and `->`/`->>` work in SQL) but keeps it as written, so an object's keys keep
     their order (a table's columns come back in the order sent, where jsonb sorts them)
-    and a string may hold `\\u0000`, which jsonb refuses. On SQLite it is TEXT (a native
-    JSON column there has numeric affinity and turns a top-level `100.0` into `100`).
+    and a string may hold `\\u0000`, which jsonb refuses. json takes every value the API
+    stores: any escape (lone surrogates too), numbers of any size, any depth the API
+    lets in. Checking costs the server ~25-35% of a bare insert's own time
+    (bench/json_column_cost.py). On SQLite it is TEXT (a native JSON column there has
+    numeric affinity and turns a top-level `100.0` into `100`).
 
     NaN and infinities, which are not JSON (and which `json` refuses), are written as
     null, on both databases: the API has always answered them as null. (Artifact data
