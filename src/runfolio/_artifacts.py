@@ -168,6 +168,11 @@ class Artifact(ArtifactContent):
     def _create(self, client: RunfolioClient | None = None) -> StoredArtifact:
         return StoredArtifact._of(_client(client).create_artifact(self._action()), client)
 
+    def _create_id(self) -> uuid.UUID:
+        """Store this artifact; only its id (the `create_*_artifact` functions return no
+        more, so the stored version is not copied into a `StoredArtifact`)."""
+        return _client().create_artifact(self._action()).id
+
     async def acreate(self, client: RunfolioClient | None = None) -> StoredArtifact:
         """Store this artifact (async)."""
         action = self._action()  # encode and pick up the run context in the caller's task
@@ -350,7 +355,7 @@ def create_markdown_artifact(
     markdown: str, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
     """Publish a markdown report. Returns the artifact id."""
-    return MarkdownArtifact(key=key, description=description, markdown=markdown)._create().id
+    return MarkdownArtifact(key=key, description=description, markdown=markdown)._create_id()
 
 
 async def acreate_table_artifact(
@@ -365,7 +370,7 @@ def create_table_artifact(
     table: Any, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
     """Publish a table: a list of dicts, a dict of lists, a list of lists or a DataFrame."""
-    return TableArtifact(key=key, description=description, table=table)._create().id
+    return TableArtifact(key=key, description=description, table=table)._create_id()
 
 
 async def acreate_progress_artifact(
@@ -382,7 +387,7 @@ def create_progress_artifact(
     progress: float, key: str | None = None, description: str | None = None
 ) -> uuid.UUID:
     """Publish a progress value in [0, 100] (clamped with a warning). Returns its id."""
-    return ProgressArtifact(key=key, description=description, progress=progress)._create().id
+    return ProgressArtifact(key=key, description=description, progress=progress)._create_id()
 
 
 def _image_url(image_url: ImageSource | None, image: ImageSource | None) -> str:
@@ -424,7 +429,7 @@ def create_image_artifact(
     or a matplotlib figure), uploaded to the blob store of the workspace and stored as
     the URL of that blob. Returns the artifact's id."""
     url = _image_url(image_url, image)
-    return ImageArtifact(key=key, description=description, image_url=url)._create().id
+    return ImageArtifact(key=key, description=description, image_url=url)._create_id()
 
 
 def _progress_update(progress: float, description: str | None) -> ArtifactUpdate:

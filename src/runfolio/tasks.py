@@ -260,8 +260,6 @@ def _surely_valid(start: TaskRunStart) -> bool:
     """Whether the create action built from `start` later is sure to validate, so the
     caller need not build it now: the common case (short names, parameters whose JSON
     cannot nest past the depth limit)."""
-    from runfolio.schemas.common import MAX_JSON_DEPTH, json_depth_exceeds
-
     if len(start.name) > _MAX_NAME or len(start.task_key) > _MAX_NAME:
         return False
     if len(start.dynamic_key) > _MAX_DYNAMIC_KEY:
@@ -271,6 +269,8 @@ def _surely_valid(start: TaskRunStart) -> bool:
     parameters = start.task_inputs["parameters"]
     if all(type(value) in _SCALARS for value in parameters.values()):
         return True
+    from runfolio.schemas.common import MAX_JSON_DEPTH, json_depth_exceeds
+
     # {"task_run": {"task_inputs": {"parameters": {...}}}}: the levels above a value.
     return not json_depth_exceeds(parameters, MAX_JSON_DEPTH - 3)
 

@@ -503,7 +503,8 @@ class HttpClient:
         return _list_of(State, self._request("GET", f"task_runs/{run_id}/states").content)
 
     def record_task_runs(self, records: list[TaskRunRecord]) -> None:
-        self._write("POST", "task_runs/batch", [r.model_dump(mode="json") for r in records])
+        # Serialised straight from the models (one pass in pydantic-core), not via dicts.
+        self._write("POST", "task_runs/batch", records)
 
     def create_logs(self, logs: list[LogCreate]) -> None:
         self._write("POST", "logs/", [log.model_dump(mode="json") for log in logs])
