@@ -14,6 +14,9 @@ HTTP not the server's), which a machine shared with other work inflates less. Va
 - `task + 1 artifact`: a `@task` that creates one keyed markdown artifact;
 - `artifact outside a flow`: `create_markdown_artifact` alone, N times.
 
+The same script runs Prefect 3.9.1 (against its own local server; N/10 tasks): the
+per-task figures of the two SDKs compare marginal costs, a flow's start and end aside.
+
 Then the reference harness (`flow_bench.py` in --harness: a flow of N tasks, each
 creating one ~1.4 KB keyed markdown artifact; per_task_ms = flow wall / N, median of
 --harness-runs fresh interpreters) measures runfolio embedded, runfolio over HTTP and
@@ -51,11 +54,12 @@ from tests.servers import free_port, running_server  # noqa: E402
 DEFAULT_HARNESS = Path("/work/shared/bench")
 
 SCRIPT = """
-import json, statistics, sys, time
-from runfolio import flow, task
-from runfolio.artifacts import create_markdown_artifact
+import importlib, json, logging, statistics, sys, time
 
-n, rounds = int(sys.argv[1]), int(sys.argv[2])
+n, rounds, sdk = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+flow, task = importlib.import_module(sdk).flow, importlib.import_module(sdk).task
+create_markdown_artifact = importlib.import_module(f"{sdk}.artifacts").create_markdown_artifact
+logging.disable(logging.INFO)  # Prefect logs every run: not what is measured
 
 
 def square(i):
@@ -114,9 +118,15 @@ print(json.dumps({k: statistics.median(v) for k, v in per.items()}))
 """
 
 
-def run(env: dict[str, str], tasks: int, rounds: int) -> dict[str, float]:
+def run(
+    env: dict[str, str],
+    tasks: int,
+    rounds: int,
+    sdk: str = "runfolio",
+    python: Path = Path(sys.executable),
+) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tasks), str(rounds)],
+        [str(python), "-c", SCRIPT, str(tasks), str(rounds), sdk],
         env=env,
         capture_output=True,
         text=True,
@@ -188,6 +198,11 @@ def main() -> None:
     ap.add_argument("--harness-runs", type=int, default=3)
     ap.add_argument("--prefect-venv", type=Path, default=cache_root() / PREFECT_VENV_NAME)
     ap.add_argument("--skip-harness", action="store_true", help="only the in-process variants")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="a copy of src/ to measure first, as the baseline (the same server serves both)",
+    )
     a = ap.parse_args()
 
     print(f"load average at start: {load_average()}\n")
@@ -197,9 +212,15 @@ def main() -> None:
     me = Path(sys.executable)
     with tempfile.TemporaryDirectory(prefix="runfolio-sdk-") as tmp:
         embedded = {**base, "RUNFOLIO_HOME": f"{tmp}/embedded"}
+        if a.baseline_src:
+            old = {"PYTHONPATH": str(a.baseline_src), "RUNFOLIO_HOME": f"{tmp}/embedded-baseline"}
+            results["embedded, baseline"] = run({**embedded, **old}, a.tasks, a.rounds)
         results["embedded"] = run(embedded, a.tasks, a.rounds)
         with running_server(Path(tmp) / "server") as server:
             http = {**base, "RUNFOLIO_HOME": f"{tmp}/client", "RUNFOLIO_API_URL": server.api_url}
+            if a.baseline_src:
+                old = {"PYTHONPATH": str(a.baseline_src)}
+                results["http, baseline"] = run({**http, **old}, a.tasks, a.rounds)
             results["http"] = run(http, a.tasks, a.rounds)
             if not a.skip_harness:
                 per_task["runfolio http"] = harness_per_task_ms(
@@ -212,6 +233,10 @@ def main() -> None:
             prefect = venv_python(a.prefect_venv)
             with prefect_server(prefect, Path(tmp) / "prefect-home") as api_url:
                 env = {**base, "PREFECT_HOME": f"{tmp}/prefect-home", "PREFECT_API_URL": api_url}
+                # Prefect's runs are slow: fewer tasks and rounds for the same minutes.
+                results["prefect 3.9.1 (its server)"] = run(
+                    env, max(a.tasks // 10, 20), max(a.rounds // 2, 2), "prefect", prefect
+                )
                 per_task["prefect 3.9.1 (its server)"] = harness_per_task_ms(
                     a.harness, prefect, "prefect", env, a.harness_tasks, a.harness_runs
                 )
@@ -227,11 +252,23 @@ def main() -> None:
             f"| {r['artifact'] * 1e3:.3f} ({r['artifact_cpu'] * 1e3:.3f}) "
             f"| {r['outside'] * 1e3:.3f} ({r['outside_cpu'] * 1e3:.3f}) |"
         )
-    over = max((r["bare"] - r["plain"]) * 1e3 for r in results.values())
+    over = max((results[t]["bare"] - results[t]["plain"]) * 1e3 for t in ("embedded", "http"))
     print(f"\ntask with no artifact over a plain call: {over:.3f} ms (target ≤ 0.1 ms: "
           f"{'met' if over <= 0.1 else 'NOT met'})")  # fmt: skip
+    prefect_marginal = results.get("prefect 3.9.1 (its server)")
+    if prefect_marginal:
+        print("\n## task + 1 artifact, marginal cost: Prefect / runfolio (wall; CPU)\n")
+        for name, target in (("embedded", "≥ 100"), ("http", "≥ 40")):
+            r = results[name]
+            print(
+                f"- {name}: {prefect_marginal['artifact'] / r['artifact']:.1f} "
+                f"({prefect_marginal['artifact_cpu'] / r['artifact_cpu']:.1f} CPU); "
+                f"target {target}"
+            )
     if per_task:
         prefect_ms = per_task["prefect 3.9.1 (its server)"]
+        # Its flow wall holds each process's first flow: runfolio's deferred imports and
+        # opening of the store land there (Prefect's imports are in its import_s).
         print(f"\n## flow_bench.py per task (one ~1.4 KB markdown artifact each), "
               f"{a.harness_tasks} tasks, median of {a.harness_runs} runs\n")  # fmt: skip
         print("| SDK | per_task_ms | Prefect / this | target |")
