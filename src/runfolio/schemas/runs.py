@@ -187,9 +187,9 @@ class TaskRun(ObjectModel):
         """The run `action` creates, as it reads once it has entered `state` (RUNNING,
         its first attempt under way); `action.id` and `state.timestamp` are set.
 
-        The SDK makes one on every task call. Validating a dict with every field given is
-        the quickest way to build it: pydantic's `model_construct` loops over the fields
-        in Python (about 3x slower here, measured by bench/sdk_task_cost.py).
+        The SDK makes one when a task's code reads its run context's `task_run`. Validating
+        a dict with every field given is the quickest way to build it: pydantic's
+        `model_construct` loops over the fields in Python (about 3x slower here).
         """
         at = state.timestamp
         return cls.model_validate(
