@@ -356,7 +356,8 @@ def main() -> None:
         "",
         *table(list(outcomes.values())),
         "",
-        "Configurations (a bench's defaults are larger; the sizes here keep the run short):",
+        "Configurations (a bench's defaults are larger; the sizes here keep the run short; "
+        "[flags] go only to a version of the bench that has them):",
         "",
         *configurations(list(outcomes.values())),
     ]

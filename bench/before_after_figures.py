@@ -84,7 +84,7 @@ def _json_figures(*wanted: tuple[str, str, str]) -> Parser:
 
 
 _RULE = re.compile(r"\|[\s|:-]+")  # a markdown table's header rule
-_FIRST_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
 
 
 def _cells(line: str) -> list[str]:
@@ -109,16 +109,15 @@ def _table(out: str) -> dict[str, dict[str, str]]:
 
 
 def _cell_number(rows: dict[str, dict[str, str]], first: str, column: str) -> float:
-    """The first number in row `first` under the first header that starts with `column`
-    (so a header that gains words, or a cell that gains a bracketed figure, still reads)."""
+    """A number in row `first` under the first header that starts with `column` (so a
+    header that gains words still reads): the cell's first, or its n-th for `column#n`
+    (`12.5 (3.1)`: #2 is the bracketed figure)."""
+    column, _, nth = column.partition("#")
     row = rows[first]
     header = next((h for h in row if h.startswith(column)), None)
     if header is None:
         raise KeyError(column)
-    match = _FIRST_NUMBER.search(row[header])
-    if match is None:
-        raise ValueError(f"no number under {header!r}: {row[header]!r}")
-    return _number(match.group())
+    return _number(_NUMBER.findall(row[header])[int(nth or 1) - 1])
 
 
 def _table_figures(*wanted: tuple[str, str, str, str]) -> Parser:
@@ -355,11 +354,17 @@ BENCHES: dict[str, Bench] = {
         ("--tasks", "300", "--rounds", "3"),
         _table_figures(
             ("embedded: task over plain call", "embedded", "task, no artifact", "µs"),
+            ("embedded: task over plain call, CPU", "embedded", "task, no artifact#2", "µs"),
             ("embedded: task + 1 artifact", "embedded", "task + 1 artifact", "ms"),
+            ("embedded: task + 1 artifact, CPU", "embedded", "task + 1 artifact#2", "ms"),
             ("embedded: artifact outside a flow", "embedded", "artifact outside", "ms"),
+            ("embedded: artifact outside a flow, CPU", "embedded", "artifact outside#2", "ms"),
             ("HTTP: task over plain call", "http", "task, no artifact", "µs"),
+            ("HTTP: task over plain call, CPU", "http", "task, no artifact#2", "µs"),
             ("HTTP: task + 1 artifact", "http", "task + 1 artifact", "ms"),
+            ("HTTP: task + 1 artifact, CPU", "http", "task + 1 artifact#2", "ms"),
             ("HTTP: artifact outside a flow", "http", "artifact outside", "ms"),
+            ("HTTP: artifact outside a flow, CPU", "http", "artifact outside#2", "ms"),
         ),
         "300 tasks, 3 rounds, without the reference harness's flow_bench part "
         "(default 500 and 5, with it)",
