@@ -254,8 +254,12 @@ def table(outcomes: list[Outcome]) -> Iterator[str]:
             better = "" if first.lower_is_better else ", higher is better"
             bs, as_ = [f.value for f in before], [f.value for f in after]
             ratio, mark = _verdict(first, bs, as_) if bs and as_ else ("–", "")
+            cells = [
+                "failed (below)" if not values and side in outcome.errors else _cell(values)
+                for side, values in (("before", bs), ("after", as_))
+            ]
             yield (
-                f"| {outcome.bench} | {name}{unit}{better} | {_cell(bs)} | {_cell(as_)} "
+                f"| {outcome.bench} | {name}{unit}{better} | {cells[0]} | {cells[1]} "
                 f"| {ratio} | {mark} |"
             )
         for side, error in outcome.errors.items():
