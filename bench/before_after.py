@@ -297,6 +297,7 @@ def main() -> None:
     ap.add_argument("--budget-minutes", type=float, default=30.0, help="no new round after it")
     ap.add_argument("--only", help="comma-separated bench names (default: every bench)")
     ap.add_argument("--skip", default="", help="comma-separated bench names to leave out")
+    ap.add_argument("--focus", default="", help="benches whose later rounds go first")
     ap.add_argument("--logs", type=Path, help="each run's output (default: a kept temp dir)")
     ap.add_argument("--markdown", type=Path, help="also write the report here")
     a = ap.parse_args()
@@ -316,6 +317,7 @@ def main() -> None:
             check_imports(tree)
         bench_dir = trees["after"] / "bench"
         skipped = set(a.skip.split(","))
+        focus = set(a.focus.split(","))
         scripts = [
             script
             for script in sorted(bench_dir.glob("*.py"))
@@ -326,12 +328,15 @@ def main() -> None:
         outcomes = {script: Outcome(script.stem, BENCHES.get(script.name, UNKNOWN).size)
                     for script in scripts}  # fmt: skip
         for n in range(1, a.rounds + 1):
-            # Each bench has its first round; later rounds go quickest first while time
-            # is left, so that most benches get them.
+            # Each bench has its first round; later rounds go to the --focus benches first,
+            # then quickest first while time is left, so that most benches get them.
             order = (
                 outcomes.items()
                 if n == 1
-                else sorted(outcomes.items(), key=lambda item: item[1].round_seconds)
+                else sorted(
+                    outcomes.items(),
+                    key=lambda item: (item[0].stem not in focus, item[1].round_seconds),
+                )
             )
             for script, outcome in order:
                 if n > 1 and time.perf_counter() + outcome.round_seconds > deadline:
