@@ -71,6 +71,7 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     rounds: int = 0
     round_seconds: float = 0.0  # the last round's, to judge whether another fits
+    loads: list[float] = field(default_factory=list)  # 1-minute load as each run began
 
 
 def export(revision: str, into: Path) -> str:
@@ -198,6 +199,7 @@ def run_round(outcome: Outcome, script: Path, trees: dict[str, Path], logs: Path
     for side in SIDES:
         if side in outcome.errors:
             continue
+        outcome.loads.append(os.getloadavg()[0])
         result = run_once(script, bench, trees[side], logs, f"{script.stem}-{side}-{n}")
         if isinstance(result, str):
             outcome.errors[side] = result
@@ -267,13 +269,14 @@ def table(outcomes: list[Outcome]) -> Iterator[str]:
 
 
 def configurations(outcomes: list[Outcome]) -> Iterator[str]:
-    yield "| bench | arguments | size | rounds (each: before, after) |"
-    yield "|---|---|---|---|"
+    yield "| bench | arguments | size | rounds (each: before, after) | 1-min load at its runs |"
+    yield "|---|---|---|---|---|"
     for outcome in outcomes:
         bench = BENCHES.get(f"{outcome.bench}.py", UNKNOWN)
         optional = " ".join(f"[{' '.join(group)}]" for group in bench.optional)
         args = " ".join([*bench.args, optional]).strip() or "(none)"
-        yield f"| {outcome.bench} | `{args}` | {outcome.size} | {outcome.rounds} |"
+        loads = f"{min(outcome.loads):.1f}–{max(outcome.loads):.1f}" if outcome.loads else ""
+        yield f"| {outcome.bench} | `{args}` | {outcome.size} | {outcome.rounds} | {loads} |"
 
 
 # -- main ------------------------------------------------------------------------------------
