@@ -11,7 +11,7 @@ over `--rounds`, each kind alternately first, it times:
   insert table      one committed INSERT of a 10,000-row table (list of objects), `--large` times
   length table      `length(data)` (text) against `length(CAST(data AS TEXT))` (json) of
                     that row: what history and search pay for reading the text
-  prefix table      `substr(data, 1, 64)` against `substr(CAST(data AS TEXT), 1, 64)`:
+  prefix table      `substr(data, 1, 16384)` against `substr(CAST(data AS TEXT), 1, 16384)`:
                     what an append to that table reads first (text can be read in part)
 
   server markdown   the server alone: 1,000 rows of the markdown in one INSERT ... SELECT
@@ -94,7 +94,7 @@ def _length(engine: Engine, kind: str, row_id: int) -> Callable[[], object]:
 
 
 def _prefix(engine: Engine, kind: str, row_id: int) -> Callable[[], object]:
-    return _read(engine, kind, row_id, lambda stored: func.substr(stored, 1, 64))
+    return _read(engine, kind, row_id, lambda stored: func.substr(stored, 1, 16_384))
 
 
 def _server_insert(engine: Engine, kind: str, value: Any, rows: int) -> Callable[[], object]:
