@@ -439,18 +439,60 @@ def run_summary(conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID) ->
     return found
 
 
+# Task runs whose state a reader of a run looks for first (the table lists them first).
+FAILED_STATE_TYPES = ("FAILED", "CRASHED")
+
+
 def run_task_runs(
-    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, *, limit: int = 500
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    limit: int = 500,
+    offset: int = 0,
+    failed_first: bool = False,
 ) -> list[TaskRunSummary]:
-    """The task runs of a flow run in the order they started (not started ones last)."""
+    """The task runs of a flow run in the order they started (not started ones last);
+    with `failed_first`, failed and crashed ones before the others (in that order too)."""
     t = task_runs.c
+    order = [t.start_time.is_(None), t.start_time, t.expected_start_time, t.id]
+    if failed_first:
+        order.insert(0, case((t.state_type.in_(FAILED_STATE_TYPES), 0), else_=1))
     stmt = (
         select(*columns_in(task_runs, TaskRunSummary.model_fields))
+        .where(t.workspace_id == workspace_id, t.flow_run_id == run_id)
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [TaskRunSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class GraphTask:
+    """What the run graph shows of a task run (no labels, counts or expected times)."""
+
+    id: uuid.UUID
+    name: str
+    state_type: str | None
+    state_name: str | None
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+
+
+def run_graph_tasks(
+    conn: Connection, workspace_id: uuid.UUID, run_id: uuid.UUID, *, limit: int = 500
+) -> list[GraphTask]:
+    """The run graph's task runs, in the order `run_task_runs` gives them."""
+    t = task_runs.c
+    stmt = (
+        select(t.id, t.name, t.state_type, t.state_name, t.start_time, t.end_time)
         .where(t.workspace_id == workspace_id, t.flow_run_id == run_id)
         .order_by(t.start_time.is_(None), t.start_time, t.expected_start_time, t.id)
         .limit(limit)
     )
-    return [TaskRunSummary.model_construct(**row._mapping) for row in conn.execute(stmt)]
+    # Built positionally: a graph of hundreds of bars is read on every live poll.
+    return [GraphTask(*row) for row in conn.execute(stmt)]
 
 
 # -- artifacts of a run, progress values ------------------------------------------------

@@ -50,6 +50,9 @@ from runfolio.store.views import CollectionSummary, RunLabel, VersionText
 PER_PAGE = 50
 VERSIONS_PER_PAGE = 50
 RUN_ARTIFACTS_PER_PAGE = 50
+# A run's task table; its graph shows up to GRAPH_TASKS bars.
+RUN_TASKS_PER_PAGE = 100
+GRAPH_TASKS = 500
 LOG_LINES = 500
 # The Artifacts list reads a key's data only for the types it shows in a row, and only
 # when small: a table of megabytes never reaches it.
@@ -245,12 +248,24 @@ def runs_page(ctx: Context, *, state: str | None = None, page: int = 1) -> RunsP
     )
 
 
-def run_page(ctx: Context, run_id: uuid.UUID, *, apage: int = 1, now: dt.datetime) -> RunPage:
-    """A flow run: state, times, parameters, run graph, artifacts, task runs and logs."""
+def run_page(
+    ctx: Context, run_id: uuid.UUID, *, apage: int = 1, tpage: int = 1, now: dt.datetime
+) -> RunPage:
+    """A flow run: state, times, parameters, run graph, artifacts, one page of its task
+    runs (failed and crashed first: what a reader looks for) and logs."""
     with ctx.reading() as (conn, ws):
         run = views.run_summary(conn, ws, run_id)
         full = run_store.read_flow_run(conn, ws, run_id)
-        tasks = views.run_task_runs(conn, ws, run_id)
+        graph_tasks = views.run_graph_tasks(conn, ws, run_id, limit=GRAPH_TASKS)
+        task_paging = _paging(tpage, RUN_TASKS_PER_PAGE, run.task_run_count)
+        tasks = views.run_task_runs(
+            conn,
+            ws,
+            run_id,
+            limit=RUN_TASKS_PER_PAGE,
+            offset=task_paging.offset,
+            failed_first=True,
+        )
         progress = views.run_progress(conn, ws, run_id)
         paging = _paging(apage, RUN_ARTIFACTS_PER_PAGE, run.artifact_count)
         found = views.run_artifacts(
@@ -265,8 +280,9 @@ def run_page(ctx: Context, run_id: uuid.UUID, *, apage: int = 1, now: dt.datetim
         duration=fmt.duration(fmt.run_seconds(run.start_time, run.end_time, now)),
         parameters=full.parameters,
         tags=full.tags,
-        graph=build_graph(run, tasks, progress, now),
+        graph=build_graph(run, graph_tasks, progress, now),
         task_runs=tasks,
+        task_runs_paging=task_paging,
         artifacts=shown,
         artifacts_paging=paging,
         logs=logs,
@@ -329,6 +345,6 @@ def _live(
             finished = False
     run_graph = None
     if graph is not None and graph in found:
-        tasks = views.run_task_runs(conn, ws, graph)
+        tasks = views.run_graph_tasks(conn, ws, graph, limit=GRAPH_TASKS)
         run_graph = build_graph(found[graph], tasks, views.run_progress(conn, ws, graph), now)
     return LiveUpdate(finished=finished, runs=statuses, graph=run_graph, progress=progress_out)

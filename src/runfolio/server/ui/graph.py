@@ -14,7 +14,7 @@ from runfolio.server.ui import fmt
 from runfolio.server.ui.models import GraphBar, GraphTick, RunGraph
 from runfolio.server.ui.render import percent, progress_value
 from runfolio.server.ui.stored import value_of
-from runfolio.store.views import ProgressValue, RunSummary, TaskRunSummary
+from runfolio.store.views import GraphTask, ProgressValue, RunSummary
 
 MIN_BAR_WIDTH = 0.8  # percent: a task of a few milliseconds stays visible
 _STEPS = (
@@ -25,7 +25,7 @@ MAX_TICKS = 6
 
 
 def _axis(
-    run: RunSummary, tasks: list[TaskRunSummary], now: dt.datetime
+    run: RunSummary, tasks: list[GraphTask], now: dt.datetime
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     starts = [t.start_time for t in tasks if t.start_time] + [run.start_time]
     known = [s for s in starts if s is not None]
@@ -68,7 +68,7 @@ def _ticks(span: float) -> list[GraphTick]:
 
 
 def _bar(
-    task: TaskRunSummary,
+    task: GraphTask,
     start: dt.datetime | None,
     span: float,
     progress: ProgressValue | None,
@@ -99,7 +99,7 @@ def _bar(
 
 def build_graph(
     run: RunSummary,
-    tasks: list[TaskRunSummary],
+    tasks: list[GraphTask],
     progress: dict[uuid.UUID, ProgressValue],
     now: dt.datetime,
 ) -> RunGraph:

@@ -211,7 +211,11 @@ class RunPage(BaseModel):
     parameters: dict[str, Any]
     tags: list[str]
     graph: RunGraph
-    task_runs: list[TaskRunSummary]
+    task_runs: list[TaskRunSummary] = Field(
+        description="One page of the run's task runs: failed and crashed ones first, "
+        "then in the order they started."
+    )
+    task_runs_paging: Paging
     artifacts: list[ArtifactView]
     artifacts_paging: Paging
     logs: list[Log]

@@ -96,10 +96,16 @@ def _missing_run(run_id: uuid.UUID, **_: object) -> str:
 
 
 @site.page(urls.RUN, template="run.html", nav="runs", missing=_missing_run)
-async def run(api: PageApi, run_id: uuid.UUID, apage: str | None = None) -> RunPage:
-    """A flow run with its graph, artifacts, task runs and logs."""
+async def run(
+    api: PageApi, run_id: uuid.UUID, apage: str | None = None, tpage: str | None = None
+) -> RunPage:
+    """A flow run with its graph, artifacts, task runs (failed ones first, paged) and logs."""
     return await api.read(
-        data.run_page, run_id, apage=params.page_number(apage), now=dt.datetime.now(dt.UTC)
+        data.run_page,
+        run_id,
+        apage=params.page_number(apage),
+        tpage=params.page_number(tpage),
+        now=dt.datetime.now(dt.UTC),
     )
 
 

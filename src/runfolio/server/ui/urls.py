@@ -125,8 +125,13 @@ def runs(state: str | None = None, page: int = 1) -> str:
     return RUNS + _query(state=state, page=page)
 
 
-def run(run_id: uuid.UUID, apage: int = 1) -> str:
-    return _fill(RUN, run_id=run_id) + _query(apage=apage)
+def run(run_id: uuid.UUID, apage: int = 1, tpage: int = 1) -> str:
+    return _fill(RUN, run_id=run_id) + _query(apage=apage, tpage=tpage)
+
+
+def run_tasks(run_id: uuid.UUID, apage: int = 1, tpage: int = 1) -> str:
+    """A run page opened on its task runs tab (no-JS: the page, where the table is)."""
+    return run(run_id, apage, tpage) + "#tasks"
 
 
 def task_run_anchor(run_id: uuid.UUID, task_run_id: uuid.UUID) -> str:
@@ -229,4 +234,5 @@ def with_page(page_url: str, param: str, number: int) -> str:
     query = [(k, v) for k, v in parse_qsl(parts.query) if k != param]
     if number != 1:
         query.append((param, str(number)))
-    return parts.path + (f"?{urlencode(query)}" if query else "")
+    fragment = f"#{parts.fragment}" if parts.fragment else ""
+    return parts.path + (f"?{urlencode(query)}" if query else "") + fragment
