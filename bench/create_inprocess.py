@@ -9,6 +9,9 @@ Two layers are measured in one run, each after a warm-up:
   gate runs it inline on SQLite (inside `without_waiting()`): the database side.
 - `update`: `runfolio.ops.update_artifact` the same way (a progress update, as
   `PATCH /api/artifacts/{id}` runs it).
+- `taskruns`: `runfolio.ops.record_task_runs` with batches of `--batch` new task runs
+  of two states each (Running, Completed), as the SDK's embedded recorder writes them:
+  the background writer's CPU per task run (the records are built beforehand).
 - `raw` (SQLite only): the same rows written by hand on the bare sqlite3 driver, one
   BEGIN IMMEDIATE ... COMMIT per create, on a connection of its own to the same file
   (WAL, synchronous=NORMAL): the floor, and the `op / raw` ratio.
@@ -47,7 +50,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/pg.py runs the throw-away PostgreSQL server
 DEFAULT_HARNESS = ROOT.parent / "shared" / "bench"
-LAYERS = ("app", "op", "update", "raw")
+LAYERS = ("app", "op", "update", "taskruns", "raw")
 # The `raw` layer (SQLite only): a create's statements written by hand on the bare
 # sqlite3 driver, values encoded as runfolio stores them; the floor the op is compared to.
 _RAW_VERSION = (
@@ -144,6 +147,7 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
     from artifact_bench import markdown_create  # the reference harness's workload
 
     from runfolio.ops import artifacts as ops
+    from runfolio.ops import record_task_runs
     from runfolio.ops.context import Context
     from runfolio.schemas.artifacts import ArtifactCreate, ArtifactUpdate
     from runfolio.server.app import create_app
@@ -197,6 +201,19 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
         update = ops.update_artifact
         profile = args.prof == "update"
         await _measured("update", n, rounds, lambda: calls(update, measured_updates), profile)
+    if "taskruns" in args.layers:
+        # New runs every round (a batch written again would be a replay, which writes nothing).
+        size = args.batch
+        warm_runs = _task_run_batches(warm, size)
+        fresh = iter([_task_run_batches(n, size) for _ in range(rounds)])
+
+        async def records(chosen: list[list[Any]]) -> None:
+            for batch in chosen:
+                op(record_task_runs, batch)
+
+        await records(warm_runs)
+        profile = args.prof == "taskruns"
+        await _measured("taskruns", n, rounds, lambda: records(next(fresh)), profile)
     if "raw" in args.layers and engine.dialect.name == "sqlite":
         raw = sqlite3.connect(engine.url.database or "", isolation_level=None)
         raw.execute("PRAGMA synchronous=NORMAL")
@@ -224,11 +241,37 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
     engine.dispose()
 
 
+def _task_run_batches(count: int, size: int) -> list[list[Any]]:
+    """`count` new task runs of one flow run, Running then Completed, in batches of `size`."""
+    from runfolio._attempts import StateNote
+    from runfolio.schemas.common import new_id, utcnow
+    from runfolio.schemas.runs import TaskRunCreate, TaskRunRecord
+
+    flow_run_id = None  # the recorder's runs outside a flow carry none either
+    made = []
+    for i in range(count):
+        running = StateNote("RUNNING", "Running", None, utcnow()).create()
+        completed = StateNote("COMPLETED", "Completed", None, utcnow()).create()
+        action = TaskRunCreate(
+            id=new_id(),
+            name=f"work-{i}",
+            flow_run_id=flow_run_id,
+            task_key="bench.work",
+            dynamic_key=str(i),
+            tags=[],
+            task_inputs={"x": []},
+            state=running,
+        )
+        made.append(TaskRunRecord.model_construct(task_run=action, states=[running, completed]))
+    return [made[i : i + size] for i in range(0, count, size)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=1000, help="calls per measured round")
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per layer")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls first")
+    parser.add_argument("--batch", type=int, default=100, help="task runs per taskruns batch")
     parser.add_argument("--url", help="database URL (default: SQLite in a temp dir)")
     parser.add_argument("--pg", action="store_true", help="start a throw-away PostgreSQL")
     parser.add_argument("--layers", nargs="+", choices=LAYERS, default=list(LAYERS))

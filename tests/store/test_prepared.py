@@ -140,3 +140,26 @@ def test_a_driver_error_is_sqlalchemys_and_the_transaction_rolls_back(db: Engine
     with read(db) as conn:
         keys = conn.execute(select(artifacts.c.key)).scalars().all()
     assert keys == ["first"]
+
+
+def test_run_many_stores_each_row_as_sqlalchemy_does(db: Engine) -> None:
+    # The cases that both databases take (PostgreSQL's text refuses NUL).
+    cases = [ODD["plain"], ODD["json"], ODD["runs"]]
+    by_sqlalchemy = [uuid.uuid4() for _ in cases]
+    by_prepared = [uuid.uuid4() for _ in cases]
+    with write(db) as conn:
+        conn.execute(
+            artifacts.insert(), [_row(i, c) for i, c in zip(by_sqlalchemy, cases, strict=True)]
+        )
+        INSERT.run_many(conn, [_row(i, c) for i, c in zip(by_prepared, cases, strict=True)])
+    for expected, stored in zip(by_sqlalchemy, by_prepared, strict=True):
+        assert _stored(db, stored) == _stored(db, expected)
+
+
+def test_run_many_fails_whole_as_sqlalchemy_does(db: Engine) -> None:
+    taken = uuid.uuid4()
+    assert _insert(db, _row(taken, {"key": "first"}), prepared=True) is None
+    with pytest.raises(IntegrityError), write(db) as conn:
+        INSERT.run_many(conn, [_row(uuid.uuid4(), {"key": "new"}), _row(taken, {"key": "again"})])
+    with read(db) as conn:
+        assert conn.execute(select(artifacts.c.key)).scalars().all() == ["first"]

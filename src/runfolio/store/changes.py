@@ -112,8 +112,7 @@ def record(
 
 def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Note several changes with one executemany (a batch of task runs)."""
-    if rows:
-        conn.execute(_INSERT, rows)
+    _INSERT_ONE.run_many(conn, rows)
 
 
 def record_deleted_artifacts(conn: Connection, where: Sequence[ColumnElement[bool]]) -> None:

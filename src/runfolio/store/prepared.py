@@ -77,41 +77,18 @@ class Prepared:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Execute with `params` in `conn`'s transaction; the driver's cursor."""
-        dialect = conn.dialect
-        compiled = self._compiled(dialect)
-        values = {}
-        for name, convert, literal, memo in compiled.binds:
-            value = params[name] if literal is _GIVEN else literal
-            if convert is None:
-                values[name] = value
-            elif memo is None or not isinstance(value, _IMMUTABLE):
-                values[name] = convert(value)
-            else:
-                seen = memo.get(id(value))
-                if seen is None or seen[0] is not value:
-                    if len(memo) >= _MEMO_SIZE:
-                        memo.clear()
-                    seen = memo[id(value)] = (value, convert(value))
-                values[name] = seen[1]
-        bound: Sequence[Any] | dict[str, Any] = (
-            tuple(values[name] for name in compiled.names) if compiled.positional else values
-        )
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        try:
-            return driver.execute(compiled.sql, bound)
-        except dialect.loaded_dbapi.Error as exc:
-            gone = dialect.is_disconnect(exc, driver, None)
-            if gone:
-                conn.invalidate(exc)
-            raise DBAPIError.instance(
-                compiled.sql,
-                bound,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=gone,
-                dialect=dialect,
-            ) from exc
+        compiled = self._compiled(conn.dialect)
+        bound = _bound(compiled, params)
+        return _on_driver(conn, compiled.sql, bound, lambda driver: driver.execute)
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Execute once per row of `rows`, as one executemany, in `conn`'s transaction."""
+        if not rows:
+            return
+        compiled = self._compiled(conn.dialect)
+        bound = [_bound(compiled, params) for params in rows]
+        # psycopg's connection has no executemany; a cursor of either driver has.
+        _on_driver(conn, compiled.sql, bound, lambda driver: driver.cursor().executemany)
 
     def rowcount(self, conn: Connection, params: Mapping[str, Any]) -> int:
         """Execute; how many rows it changed."""
@@ -128,6 +105,51 @@ class Prepared:
             )
             for row in found
         ]
+
+
+def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    """`params` converted by the columns' own processors, in the driver's form."""
+    values = {}
+    for name, convert, literal, memo in compiled.binds:
+        value = params[name] if literal is _GIVEN else literal
+        if convert is None:
+            values[name] = value
+        elif memo is None or not isinstance(value, _IMMUTABLE):
+            values[name] = convert(value)
+        else:
+            seen = memo.get(id(value))
+            if seen is None or seen[0] is not value:
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                seen = memo[id(value)] = (value, convert(value))
+            values[name] = seen[1]
+    if compiled.positional:
+        return tuple(values[name] for name in compiled.names)
+    return values
+
+
+def _on_driver(
+    conn: Connection, sql: str, bound: Any, method: Callable[[Any], Callable[[str, Any], Any]]
+) -> Any:
+    """`method` of the driver connection run on (sql, bound); driver errors come out as
+    SQLAlchemy's, and a connection the database dropped is invalidated."""
+    dialect = conn.dialect
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    try:
+        return method(driver)(sql, bound)
+    except dialect.loaded_dbapi.Error as exc:
+        gone = dialect.is_disconnect(exc, driver, None)
+        if gone:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            sql,
+            bound,
+            exc,
+            dialect.loaded_dbapi.Error,
+            connection_invalidated=gone,
+            dialect=dialect,
+        ) from exc
 
 
 def _compile(statement: Executable, columns: list[str], dialect: Dialect) -> _Compiled:

@@ -34,6 +34,7 @@ from runfolio.schemas.runs import (
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
 from runfolio.store import changes as change_feed
 from runfolio.store import filtering
+from runfolio.store.prepared import Prepared
 from runfolio.store.results import record_result_artifact
 from runfolio.store.states import (
     RunColumns,
@@ -42,13 +43,13 @@ from runfolio.store.states import (
     replayed_task_run_states,
     state_columns,
     state_from_row,
-    state_row,
     state_type_of,
 )
 from runfolio.store.states import (
     list_states as list_states,  # a run's state history is read through this module too
 )
 from runfolio.store.tables import columns_in, flow_runs, flows, run_states, task_runs
+from runfolio.store.types import JSONText, JSONTextAsIs, dumps
 
 # -- flows --------------------------------------------------------------------------
 
@@ -425,6 +426,82 @@ def set_task_run_state(
 # -- batched task-run records (the SDK's background recorder) -------------------------
 
 
+# A batch's new runs and their states, each written with one executemany of a statement
+# compiled once (`Connection.execute` spends more per row building parameters than SQLite
+# spends inserting them). JSON columns are given as their text, encoded here: a state's
+# details are encoded once for its history row and its run's row, and the empty values
+# most runs carry cost no encoding at all.
+_NEW_TASK_RUN_COLUMNS = (
+    "id",
+    "workspace_id",
+    "flow_run_id",
+    "task_key",
+    "dynamic_key",
+    "name",
+    "cache_key",
+    "task_version",
+    "task_inputs",
+    "tags",
+    "labels",
+    "empirical_policy",
+    "run_count",
+    "flow_run_run_count",
+    "total_run_time",
+    "start_time",
+    "end_time",
+    "expected_start_time",
+    "created",
+    "updated",
+    "state_id",
+    "state_type",
+    "state_name",
+    "state_message",
+    "state_timestamp",
+    "state_details",
+)
+_STATE_ROW_COLUMNS = (
+    "id",
+    "workspace_id",
+    "flow_run_id",
+    "task_run_id",
+    "type",
+    "name",
+    "message",
+    "timestamp",
+    "data",
+    "details",
+)
+
+
+def _insert_with_json_text(table: Table, columns: tuple[str, ...]) -> Prepared:
+    """An INSERT of `columns`, each bound under its own name; JSON ones take their text."""
+    as_text = JSONTextAsIs()
+    return Prepared(
+        table.insert().values(
+            {
+                name: bindparam(name, type_=as_text)
+                if isinstance(table.c[name].type, JSONText)
+                else bindparam(name)
+                for name in columns
+            }
+        )
+    )
+
+
+_INSERT_TASK_RUNS = _insert_with_json_text(task_runs, _NEW_TASK_RUN_COLUMNS)
+_INSERT_STATES = _insert_with_json_text(run_states, _STATE_ROW_COLUMNS)
+_JSON_RUN_COLUMNS = ("task_inputs", "tags", "labels", "empirical_policy")
+
+
+def _json_text(value: Any) -> str | None:
+    """What JSONText stores for `value`."""
+    if value is None:
+        return None
+    if not value and type(value) in (dict, list):
+        return "{}" if type(value) is dict else "[]"
+    return dumps(value)
+
+
 def record_task_runs(
     conn: Connection, workspace_id: uuid.UUID, records: list[TaskRunRecord]
 ) -> int:
@@ -463,6 +540,7 @@ def record_task_runs(
         if run_id in known and known[run_id]["workspace_id"] != workspace_id:
             raise NotFound("Task run not found.")
         values: dict[str, Any] = {}
+        details_text: str | None = None
         for state in record.states:
             if state.id is not None:
                 if state.id in skipped:
@@ -480,8 +558,20 @@ def record_task_runs(
             step, state_id = state_columns(current, state, now, details)
             values.update(step)
             current = {**current, **step}
+            details_text = _json_text(details)
             history.append(
-                state_row(workspace_id, state_id, step, state.data, action.flow_run_id, run_id)
+                {
+                    "id": state_id,
+                    "workspace_id": workspace_id,
+                    "flow_run_id": action.flow_run_id,
+                    "task_run_id": run_id,
+                    "type": step["state_type"],
+                    "name": step["state_name"],
+                    "message": step["state_message"],
+                    "timestamp": step["state_timestamp"],
+                    "data": _json_text(state.data),
+                    "details": details_text,
+                }
             )
         if values:
             moved.append(
@@ -498,12 +588,15 @@ def record_task_runs(
             if values:  # a replayed record has no new state to move its run
                 conn.execute(_update_by_id(task_runs), {"run_id_": run_id, **values})
         elif values:  # (a new run with only replayed states would be another's: no row)
-            new_rows.append({**new_task_run_row(workspace_id, action, run_id, now), **values})
+            row = new_task_run_row(workspace_id, action, run_id, now)
+            row.update(values)
+            for name in _JSON_RUN_COLUMNS:
+                row[name] = _json_text(row[name])
+            row["state_details"] = details_text  # the latest state's, encoded above
+            new_rows.append(row)
             known[run_id] = {**current, "workspace_id": workspace_id}
-    if new_rows:
-        conn.execute(task_runs.insert(), new_rows)  # one executemany: every row has the same keys
-    if history:
-        conn.execute(run_states.insert(), history)
+    _INSERT_TASK_RUNS.run_many(conn, new_rows)
+    _INSERT_STATES.run_many(conn, history)
     change_feed.record_many(conn, moved)
     return len(records)
 
