@@ -266,6 +266,16 @@ BENCHES: dict[str, Bench] = {
         ),
         "default",
     ),
+    "hot_routes.py": Bench(
+        ("-n", "300", "--rounds", "5", "--harness", "{harness}"),
+        _table_figures(
+            ("create, hot routes on, CPU", "create", "hot routes on", "µs"),
+            ("create, hot routes off, CPU", "create", "hot routes off", "µs"),
+            ("progress update, hot routes on, CPU", "progress update", "hot routes on", "µs"),
+            ("progress update, hot routes off, CPU", "progress update", "hot routes off", "µs"),
+        ),
+        "300 calls a round, 5 rounds (default 500 and 7)",
+    ),
     "import_time.py": Bench(
         ("--runs", "5", "--top", "1"),
         _table_figures(
@@ -280,6 +290,7 @@ BENCHES: dict[str, Bench] = {
             ("insert markdown, json column", r"^insert markdown\s+[\d.]+\s+([\d.]+)", "ms"),
             ("insert 10,000-row table, json column", r"^insert table\s+[\d.]+\s+([\d.]+)", "ms"),
             ("length of the table, json column", r"^length table\s+[\d.]+\s+([\d.]+)", "ms"),
+            ("16 KB prefix of the table, json column", r"^prefix table\s+[\d.]+\s+([\d.]+)", "ms"),
         ),
         "3 rounds (default 7), on a throw-away PostgreSQL",
     ),
@@ -291,6 +302,14 @@ BENCHES: dict[str, Bench] = {
             ("trends twin, 200 versions", r"^trends twin.*?" + MS_LINE, "ms"),
         ),
         "15 requests per median (default 30)",
+    ),
+    "like_unicode.py": Bench(
+        ("--rows", "20000", "--rounds", "9"),
+        _regex_figures(
+            ("flow-run filter, ASCII like_", r"^ascii\s.*?\s([\d.]+) ms$", "ms"),
+            ("flow-run filter, non-ASCII like_", r"^non-ascii\s.*?\s([\d.]+) ms$", "ms"),
+        ),
+        "9 rounds (default 15)",
     ),
     "live_latency.py": Bench(
         ("--updates", "10", "--rounds", "1", "--creates", "400"),
