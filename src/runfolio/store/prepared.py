@@ -40,6 +40,9 @@ class _Compiled:
     # (name, processor, value, memo): the value of a literal in the statement, `_GIVEN`
     # for a bindparam the caller gives; the memo of the type's processor, if it has one.
     binds: tuple[tuple[str, Processor | None, Any, _Memo | None], ...]
+    bind_names: tuple[str, ...]  # of `binds`, in order
+    # Positional, and each name once in the order of `binds` (an INSERT's VALUES).
+    in_order: bool
     results: tuple[Processor | None, ...]
 
 
@@ -109,23 +112,26 @@ class Prepared:
 
 def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
     """`params` converted by the columns' own processors, in the driver's form."""
-    values = {}
+    values = []
     for name, convert, literal, memo in compiled.binds:
         value = params[name] if literal is _GIVEN else literal
         if convert is None:
-            values[name] = value
+            values.append(value)
         elif memo is None or not isinstance(value, _IMMUTABLE):
-            values[name] = convert(value)
+            values.append(convert(value))
         else:
             seen = memo.get(id(value))
             if seen is None or seen[0] is not value:
                 if len(memo) >= _MEMO_SIZE:
                     memo.clear()
                 seen = memo[id(value)] = (value, convert(value))
-            values[name] = seen[1]
+            values.append(seen[1])
+    if compiled.in_order:  # an INSERT's columns, each once: the tuple is the values
+        return tuple(values)
+    by_name = dict(zip(compiled.bind_names, values, strict=True))
     if compiled.positional:
-        return tuple(values[name] for name in compiled.names)
-    return values
+        return tuple(by_name[name] for name in compiled.names)
+    return by_name
 
 
 def _on_driver(
@@ -178,4 +184,8 @@ def _compile(statement: Executable, columns: list[str], dialect: Dialect) -> _Co
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
     )
-    return _Compiled(compiled.string, names, positional, tuple(binds), results)
+    bind_names = tuple(bind[0] for bind in binds)
+    in_order = positional and names == bind_names
+    return _Compiled(
+        compiled.string, names, positional, tuple(binds), bind_names, in_order, results
+    )
