@@ -82,6 +82,7 @@ def _environment() -> Environment:
         table_view=tables.table_view,
         time_tag=tags.time_tag,
         state_tag=tags.state_tag,
+        graph_row=tags.graph_row,
         is_finished=fmt.is_finished,
         artifact_types=ARTIFACT_TYPES,
         artifact_sorts=ARTIFACT_SORTS,
