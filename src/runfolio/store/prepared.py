@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.expression import SelectBase
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import DateTime, TypeDecorator
 
 Processor = Callable[[Any], Any]
 
@@ -47,14 +47,29 @@ class _Compiled:
 
 
 _GIVEN = object()
+
+
+class _Memo(dict[int, tuple[Any, Any]]):
+    """Conversions by value id; cleared when `size` are held."""
+
+    __slots__ = ("size",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+
 # Recent conversions of an immutable value by a type's Python-side processor (a
 # TypeDecorator's), by the value's id: a create binds the same time five times and its
 # text twice, and converting a time costs more than a whole bind without it. The entry
 # holds the value itself, so its id cannot be reused while it is remembered; only
 # immutable values are remembered (a dict changed in place must be converted again).
-_Memo = dict[int, tuple[Any, Any]]
 _MEMOS: dict[tuple[str, str], _Memo] = {}
 _MEMO_SIZE = 32
+# Times are small: a whole batch of task runs' worth is remembered, so a state's time,
+# bound in its run's row and again in its history row (another executemany), is
+# converted once.
+_TIME_MEMO_SIZE = 2048
 _IMMUTABLE = (str, dt.datetime)
 
 
@@ -122,7 +137,7 @@ def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | di
         else:
             seen = memo.get(id(value))
             if seen is None or seen[0] is not value:
-                if len(memo) >= _MEMO_SIZE:
+                if len(memo) >= memo.size:
                     memo.clear()
                 seen = memo[id(value)] = (value, convert(value))
             values.append(seen[1])
@@ -177,7 +192,11 @@ def _compile(statement: Executable, columns: list[str], dialect: Dialect) -> _Co
         literal = _GIVEN if bind.required or name in columns else bind.value
         memo = None
         if isinstance(bind.type, TypeDecorator):
-            memo = _MEMOS.setdefault((dialect.name, repr(bind.type)), {})
+            key = (dialect.name, repr(bind.type))
+            memo = _MEMOS.get(key)
+            if memo is None:
+                is_time = isinstance(bind.type.impl_instance, DateTime)
+                memo = _MEMOS[key] = _Memo(_TIME_MEMO_SIZE if is_time else _MEMO_SIZE)
         processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
         binds.append((name, processor, literal, memo))
     selected = statement.selected_columns if isinstance(statement, SelectBase) else ()
