@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, text
 
 from runfolio.store.engine import dispose_engines, open_engine
 from runfolio.store.migrations import HEAD_REVISION, create_fresh, upgrade_to_head
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, metadata
+from tests.store.schema_diff import schema_diff
 
 
 def test_fresh_path_matches_the_migrations(empty_database: Callable[[str], str]) -> None:
@@ -30,7 +29,7 @@ def _compare_fresh_and_migrated(fresh: Engine, migrated: Engine) -> None:
     upgrade_to_head(migrated)
     for engine in (fresh, migrated):
         with engine.connect() as conn:
-            assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+            assert schema_diff(conn, metadata) == []
             assert (
                 conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
                 == HEAD_REVISION

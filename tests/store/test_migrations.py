@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy import Engine, create_engine, inspect, select, text
 
 from runfolio.store.engine import dispose_engines, open_engine
-from runfolio.store.migrations import HEAD_REVISION, alembic_config, upgrade_to_head
+from runfolio.store.migrations import HEAD_REVISION, alembic_config, create_fresh, upgrade_to_head
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, metadata, workspaces
+from tests.pg import SUPERUSER, PostgresServer
+from tests.store.schema_diff import schema_diff
 
 
 def test_head_revision_constant_is_the_script_head() -> None:
@@ -29,12 +33,68 @@ def test_a_fresh_database_migrates_to_exactly_the_table_definitions(
     try:
         upgrade_to_head(engine)
         with engine.connect() as conn:
-            context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
-            )
-            assert compare_metadata(context, metadata) == []
-            assert context.get_current_revision() == HEAD_REVISION
+            diff = schema_diff(conn, metadata, compare_type=True, compare_server_default=True)
+            assert diff == []
+            assert MigrationContext.configure(conn).get_current_revision() == HEAD_REVISION
         assert set(inspect(engine).get_table_names()) == set(metadata.tables) | {"alembic_version"}
+        if engine.dialect.name == "postgresql":
+            # Alembic compares index names and columns, not their method or operator class.
+            for table in ("artifacts", "artifact_collections"):
+                assert _trigram_index(engine, table) == {
+                    "postgresql_using": "gin",
+                    "postgresql_ops": {"key": "gin_trgm_ops"},
+                }
+    finally:
+        engine.dispose()
+
+
+def _trigram_index(engine: Engine, table: str) -> dict[str, Any] | None:
+    """The method and operator class of `table`'s key trigram index; None without one."""
+    for index in inspect(engine).get_indexes(table):
+        if index["name"] == f"ix_{table}__key_trgm":
+            options = index.get("dialect_options", {})
+            return {k: options.get(k) for k in ("postgresql_using", "postgresql_ops")}
+    return None
+
+
+def test_a_refused_trigram_extension_leaves_the_indexes_out(
+    postgres: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A role that may create tables in the schema but not extensions in the database
+    # (pg_trgm is trusted: CREATE on the database would be enough).
+    role = "no_extensions"
+    _as_superuser(postgres.url("postgres"), f"CREATE ROLE {role} LOGIN")
+    try:
+        with postgres.database(empty=True) as url, postgres.database(empty=True) as fresh_url:
+            engines = []
+            for database_url in (url, fresh_url):
+                _as_superuser(database_url, f"GRANT ALL ON SCHEMA public TO {role}")
+                engines.append(create_engine(database_url.replace(f"{SUPERUSER}@", f"{role}@")))
+            migrated, fresh = engines
+            try:
+                with caplog.at_level(logging.WARNING, logger="runfolio.store"):
+                    upgrade_to_head(migrated)
+                    assert create_fresh(fresh)
+                for engine in engines:
+                    with engine.connect() as conn:
+                        revision = conn.execute(text("SELECT version_num FROM alembic_version"))
+                        assert revision.scalar() == HEAD_REVISION
+                    assert _trigram_index(engine, "artifacts") is None
+                    assert _trigram_index(engine, "artifact_collections") is None
+            finally:
+                for engine in engines:
+                    engine.dispose()
+        refusals = [r for r in caplog.records if "pg_trgm could not be created" in r.message]
+        assert len(refusals) == 2
+    finally:
+        _as_superuser(postgres.url("postgres"), f"DROP ROLE {role}")
+
+
+def _as_superuser(url: str, statement: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
     finally:
         engine.dispose()
 
@@ -60,8 +120,7 @@ def test_downgrade_to_base_and_back(empty_database: Callable[[str], str]) -> Non
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade_to_head(engine)
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
-            assert compare_metadata(context, metadata) == []
+            assert schema_diff(conn, metadata, compare_type=True) == []
     finally:
         engine.dispose()
 
@@ -114,7 +173,7 @@ def test_the_comparison_notices_a_drifted_table(empty_database: Callable[[str], 
     try:
         upgrade_to_head(engine)
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), drifted)
+            diff = schema_diff(conn, drifted)
         kinds = {entry[0] for entry in diff if isinstance(entry, tuple)}
         assert {"add_column", "add_index"} <= kinds
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,9 +21,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    text,
 )
 
 from runfolio.store.types import JSONText, UTCDateTime
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Dialect
+    from sqlalchemy.schema import SchemaItem
+    from sqlalchemy.sql.compiler import DDLCompiler
+    from sqlalchemy.sql.ddl import BaseDDLElement
 
 # The workspace `/api/...` addresses; created by the first migration.
 DEFAULT_WORKSPACE_ID = uuid.UUID("00000000-0000-7000-8000-000000000000")
@@ -38,6 +45,48 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+
+# The pg_trgm extension's name: its GIN operator class lets PostgreSQL answer a key
+# `like_` (a substring match, ILIKE '%...%') from an index instead of reading every row.
+TRIGRAM_EXTENSION = "pg_trgm"
+
+
+def _trigram_ops_installed(
+    ddl: BaseDDLElement,
+    target: SchemaItem | str,
+    bind: Connection | None,
+    tables: list[Table] | None = None,
+    state: Any = None,
+    *,
+    dialect: Dialect,
+    compiler: DDLCompiler | None = None,
+    checkfirst: bool = False,
+) -> bool:
+    # A server may lack the extension or refuse it (runfolio then searches without the
+    # index); without a connection (DDL printed, not run) the index is written out.
+    if bind is None:
+        return True
+    found = bind.execute(
+        text("SELECT 1 FROM pg_extension WHERE extname = :name"), {"name": TRIGRAM_EXTENSION}
+    )
+    return found.first() is not None
+
+
+def _key_trigram_index(table_name: str) -> Index:
+    """A GIN trigram index on `key`, on PostgreSQL only (SQLite's LIKE scans either way)."""
+    index = Index(
+        f"ix_{table_name}__key_trgm",
+        "key",
+        postgresql_using="gin",
+        postgresql_ops={"key": "gin_trgm_ops"},
+    )
+    index.ddl_if(dialect="postgresql", callable_=_trigram_ops_installed)
+    return index
+
+
+# Indexes the tables have on PostgreSQL only.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_artifacts__key_trgm", "ix_artifact_collections__key_trgm"})
 
 
 def _workspace() -> Column[uuid.UUID]:
@@ -198,6 +247,7 @@ artifacts = Table(
     Index(None, "workspace_id", "updated", "id"),
     Index(None, "flow_run_id"),
     Index(None, "task_run_id"),
+    _key_trigram_index("artifacts"),
 )
 
 artifact_collections = Table(
@@ -219,6 +269,7 @@ artifact_collections = Table(
     Index(None, "workspace_id", "created", "id"),
     Index(None, "workspace_id", "id"),
     Index(None, "latest_id"),
+    _key_trigram_index("artifact_collections"),
 )
 
 # Accounts: users, their roles per workspace, API keys, signed-in UI sessions.
