@@ -205,6 +205,14 @@ CASES: dict[str, Callable[[Context], object]] = {
             {"artifacts": {"type": {"any_": ["table"]}}, "sort": "UPDATED_DESC", "limit": 50}
         ),
     ),
+    # The key search (like_, a substring match): the keys' trigram index.
+    "latest key like_": lambda c: ops.filter_latest_artifacts(
+        c, CollectionFilterBody.model_validate({"artifacts": {"key": {"like_": "y-0004"}}})
+    ),
+    # Letters beyond ASCII are folded as PostgreSQL's lower() does: still ILIKE there.
+    "latest key like_ non-ASCII": lambda c: ops.filter_latest_artifacts(
+        c, CollectionFilterBody.model_validate({"artifacts": {"key": {"like_": "KÉY-0004"}}})
+    ),
     # GET /artifacts/{key}/latest
     "latest of a key": lambda c: ops.read_latest_artifact(c, "key-00042"),
     # POST /artifacts/filter: one key's versions, newest first (Artifact.get, the key page).
@@ -218,6 +226,13 @@ CASES: dict[str, Callable[[Context], object]] = {
         c,
         ArtifactFilterBody.model_validate(
             {"artifacts": _key_filter("key-00042"), "sort": "UPDATED_DESC", "limit": 1}
+        ),
+    ),
+    "versions key like_": lambda c: ops.filter_artifacts(
+        c,
+        ArtifactFilterBody.model_validate(
+            # One key's 10 versions: walking the created index would read them all.
+            {"artifacts": {"key": {"like_": "y-00042"}}, "sort": "CREATED_DESC", "limit": 10}
         ),
     ),
     "versions by created": lambda c: ops.filter_artifacts(
@@ -245,3 +260,19 @@ def test_hot_queries_use_indexes(engine: Engine, case: str) -> None:
     assert not sequential, "\n".join(f"{sql}\n{plan}" for sql, plan in plans)
     for table, kinds in scans.items():
         assert kinds & SCANS, (table, kinds)
+
+
+KEY_SEARCHES = {
+    "latest key like_": "ix_artifact_collections__key_trgm",
+    "latest key like_ non-ASCII": "ix_artifact_collections__key_trgm",
+    "versions key like_": "ix_artifacts__key_trgm",
+}
+
+
+@pytest.mark.parametrize("case", list(KEY_SEARCHES))
+def test_key_searches_use_the_trigram_index(engine: Engine, case: str) -> None:
+    # Any index would pass the test above: walking the created index and filtering
+    # every row by its key is as slow as a scan when few keys match.
+    plans = _plans(engine, CASES[case])
+    used = {node.get("Index Name") for _sql, plan in plans for node in _nodes(plan)}
+    assert KEY_SEARCHES[case] in used, "\n".join(f"{sql}\n{plan}" for sql, plan in plans)

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
@@ -83,6 +84,29 @@ def _lowered_sqlite(element: _lowered, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{SQL_LOWER}({compiler.process(element.clauses, **kw)})"
 
 
+class _unicode_ilike(FunctionElement[bool]):
+    """`_unicode_ilike(text, pattern)`: `text ILIKE pattern` with every letter folded as
+    PostgreSQL's `lower()` folds it."""
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(_unicode_ilike)
+def _unicode_ilike_default(element: _unicode_ilike, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL's ILIKE is lower() LIKE lower() in a UTF-8 database; written as ILIKE,
+    # a trigram index on the column serves it (a lower(column) expression it cannot).
+    column, pattern = element.clauses
+    return compiler.process(column.ilike(pattern, escape="\\"), **kw)
+
+
+@compiles(_unicode_ilike, "sqlite")
+def _unicode_ilike_sqlite(element: _unicode_ilike, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's LIKE folds ASCII letters only: a Python function lowercases each row.
+    column, pattern = element.clauses
+    return compiler.process(_lowered(column).like(_lowered(pattern), escape="\\"), **kw)
+
+
 def _like(column: ColumnElement[Any], value: str | None) -> Clause | None:
     if not value:
         return None
@@ -90,8 +114,7 @@ def _like(column: ColumnElement[Any], value: str | None) -> Clause | None:
     if value.isascii():
         # The common case, where SQLite's built-in folding (ASCII letters) is enough.
         return column.ilike(pattern, escape="\\")
-    # PostgreSQL's ILIKE is exactly this; on SQLite it calls a Python function per row.
-    return _lowered(column).like(_lowered(literal(pattern, Text)), escape="\\")
+    return _unicode_ilike(column, literal(pattern, Text))
 
 
 def _any(column: ColumnElement[Any], values: Sequence[Any] | None) -> Clause | None:
