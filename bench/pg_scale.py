@@ -78,6 +78,11 @@ BODIES: list[tuple[str, str, dict[str, Any] | None]] = [
         {"artifacts": {"key": {"like_": "key-4242"}}, "sort": "CREATED_DESC", "limit": 50},
     ),
     (
+        "latest key like_ 'kéy-4242' (non-ASCII)",
+        LATEST,
+        {"artifacts": {"key": {"like_": "kéy-4242"}}, "sort": "CREATED_DESC", "limit": 50},
+    ),
+    (
         "latest type any_ [markdown] (70 %)",
         LATEST,
         {"artifacts": {"type": {"any_": ["markdown"]}}, "sort": "CREATED_DESC", "limit": 50},
@@ -91,6 +96,11 @@ BODIES: list[tuple[str, str, dict[str, Any] | None]] = [
         "versions key any_ [one key]",
         VERSIONS,
         {"artifacts": {"key": {"any_": ["bench-key-7"]}}, "sort": "CREATED_DESC", "limit": 50},
+    ),
+    (
+        "versions key like_ 'key-4242'",
+        VERSIONS,
+        {"artifacts": {"key": {"like_": "key-4242"}}, "sort": "CREATED_DESC", "limit": 50},
     ),
     ("versions CREATED_DESC", VERSIONS, {"sort": "CREATED_DESC", "limit": 50}),
 ]
