@@ -119,8 +119,12 @@ def check_imports(tree: Path) -> None:
 
 
 def error_line(stderr: str, stdout: str) -> str:
-    lines = [line.strip() for line in (stderr + "\n" + stdout).splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"
+    """The last line of stderr (the exception), else of stdout."""
+    for text in (stderr, stdout):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines:
+            return lines[-1][:200]
+    return "no output"
 
 
 def stop_group(process: subprocess.Popen[str]) -> None:
@@ -150,10 +154,12 @@ def port_free(port: int, wait_s: float = 120.0) -> bool:
         time.sleep(1)
 
 
-def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> list[Figure] | str:
-    """One run of one bench on one side: its figures, or the line saying why it failed."""
+def run_once(
+    script: Path, bench: Bench, tree: Path, logs: Path, label: str
+) -> tuple[list[Figure], str | None]:
+    """One run of one bench on one side: its figures, and the line saying why it failed."""
     if bench.port is not None and not port_free(bench.port):
-        return f"port {bench.port} held by another process for 2 minutes"
+        return [], f"port {bench.port} held by another process for 2 minutes"
     with tempfile.TemporaryDirectory(prefix="before-after-") as scratch:
         known = script.read_text()
         args = [
@@ -174,37 +180,39 @@ def run_once(script: Path, bench: Bench, tree: Path, logs: Path, label: str) -> 
         except BaseException:  # the timeout, or Ctrl-C
             stop_group(process)
             if sys.exc_info()[0] is subprocess.TimeoutExpired:
-                return f"timed out after {bench.timeout_s:.0f} s"
+                return [], f"timed out after {bench.timeout_s:.0f} s"
             raise
         seconds = time.perf_counter() - started
     (logs / f"{label}.out").write_text(out)
     (logs / f"{label}.err").write_text(err)
     print(f"    {label}: exit {process.returncode} in {seconds:.0f} s", flush=True)
-    if process.returncode != 0:
-        return f"exit {process.returncode}: {error_line(err, out)}"
     invalid = re.search(bench.invalid, out + err) if bench.invalid else None
     if invalid:
-        return f"not a valid run: {invalid.group()[:200]}"
+        return [], f"not a valid run: {invalid.group()[:200]}"
     try:
         figures = [f for f in bench.parse(out) if not math.isnan(f.value)]
     except Exception as error:  # a parser that trips must not end the whole run
-        return f"output not understood: {error!r}"
-    return figures or "none of its figures in the output"
+        return [], f"output not understood: {error!r}"
+    # Figures printed before a failure are kept (e.g. the layers measured before the one
+    # that needs code the before revision lacks).
+    if process.returncode != 0:
+        return figures, f"exit {process.returncode}: {error_line(err, out)}"
+    return figures, None if figures else "none of its figures in the output"
 
 
 def run_round(outcome: Outcome, script: Path, trees: dict[str, Path], logs: Path, n: int) -> None:
-    """Round n of one bench: before, then after (a side that failed once is not rerun)."""
+    """Round n of one bench: before, then after (a side that failed with no figures is
+    not rerun)."""
     bench = BENCHES.get(script.name, UNKNOWN)
     started = time.perf_counter()
     for side in SIDES:
-        if side in outcome.errors:
+        if side in outcome.errors and not any(sides[side] for sides in outcome.figures.values()):
             continue
         outcome.loads.append(os.getloadavg()[0])
-        result = run_once(script, bench, trees[side], logs, f"{script.stem}-{side}-{n}")
-        if isinstance(result, str):
-            outcome.errors[side] = result
-            continue
-        for figure in result:
+        figures, error = run_once(script, bench, trees[side], logs, f"{script.stem}-{side}-{n}")
+        if error:
+            outcome.errors[side] = error
+        for figure in figures:
             outcome.figures.setdefault(figure.name, {s: [] for s in SIDES})[side].append(figure)
     outcome.rounds += 1
     outcome.round_seconds = time.perf_counter() - started
