@@ -20,50 +20,13 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
-from starlette.types import ASGIApp, Message
+from starlette.types import ASGIApp
 
 DEFAULT_HARNESS = Path(__file__).resolve().parents[2] / "shared" / "bench"
 
-
-def _scope(method: str, path: str, body: bytes) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"127.0.0.1:4200"),
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 4200),
-        "state": {},
-    }
-
-
-async def _call(app: ASGIApp, method: str, path: str, body: bytes) -> int:
-    messages = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        if messages:
-            return messages.pop()
-        await asyncio.Event().wait()  # no disconnect while the app answers
-        raise AssertionError
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    await app(_scope(method, path, body), receive, send)
-    return int(sent[0]["status"])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from create_inprocess import _call  # noqa: E402 (one ASGI driver for both benches)
 
 
 async def _cpu_per_call(app: ASGIApp, calls: list[tuple[str, str, bytes]], status: int) -> float:
