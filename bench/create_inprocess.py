@@ -60,12 +60,14 @@ _RAW_VERSION = (
 )
 _RAW_COLLECTION = (
     "INSERT INTO artifact_collections (id, workspace_id, key, latest_id, type, description, "
-    "data, metadata_, flow_run_id, task_run_id, created, updated) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?) "
+    "data, metadata_, flow_run_id, task_run_id, created, updated, latest_created) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?, ?) "
     "ON CONFLICT (workspace_id, key) DO UPDATE SET latest_id = excluded.latest_id, "
     "updated = excluded.updated, type = excluded.type, description = excluded.description, "
     "data = excluded.data, metadata_ = excluded.metadata_, flow_run_id = excluded.flow_run_id, "
-    "task_run_id = excluded.task_run_id"
+    "task_run_id = excluded.task_run_id, latest_created = excluded.latest_created "
+    "WHERE (artifact_collections.latest_created, artifact_collections.latest_id) "
+    "< (excluded.latest_created, excluded.latest_id)"
 )
 _RAW_CHANGE = (
     "INSERT INTO changes (workspace_id, topic, action, subject_id, key, flow_run_id, at) "
@@ -227,7 +229,7 @@ async def _run(args: argparse.Namespace, url: str | None) -> None:
             raw.execute("BEGIN IMMEDIATE")
             raw.execute(_RAW_VERSION, (version, workspace, *fields, data, now, now))
             collection = (uuid.uuid4().hex, workspace, body["key"], version)
-            raw.execute(_RAW_COLLECTION, (*collection, *fields[1:], data, now, now))
+            raw.execute(_RAW_COLLECTION, (*collection, *fields[1:], data, now, now, now))
             raw.execute(_RAW_CHANGE, (workspace, version, body["key"], now))
             raw.execute("COMMIT")
 

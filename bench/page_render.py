@@ -197,7 +197,8 @@ def seed(url: str, *, total: int, keys: int, hot_versions: int, tasks: int) -> S
         first = collections.get(row["key"], {}).get("created", row["created"])
         collections[row["key"]] = {
             "id": uuid7_at(first, rng), "workspace_id": WS, "key": row["key"],
-            "latest_id": row["id"], "created": first, "updated": row["created"],
+            "latest_id": row["id"], "latest_created": row["created"],
+            "created": first, "updated": row["created"],
             **{c: row[c] for c in ("type", "description", "data", "flow_run_id", "task_run_id")},
         }  # fmt: skip
     with engine.begin() as conn:

@@ -168,9 +168,10 @@ UUID7 = (
 SEED_COLLECTIONS = """
 TRUNCATE artifact_collections;
 INSERT INTO artifact_collections (id, workspace_id, key, latest_id, type, description, data,
-                                  metadata_, flow_run_id, task_run_id, created, updated)
+                                  metadata_, flow_run_id, task_run_id, created, updated,
+                                  latest_created)
 SELECT {uuid7}, a.workspace_id, a.key, a.id, a.type, a.description, a.data, a.metadata_,
-       a.flow_run_id, a.task_run_id, k.first_made, a.created
+       a.flow_run_id, a.task_run_id, k.first_made, a.created, a.created
 FROM (
     SELECT key, min(created) AS first_made,
            (array_agg(id ORDER BY created DESC, id DESC))[1] AS latest_id,

@@ -76,6 +76,7 @@ def add_versions(
                 "workspace_id": workspace_id,
                 "key": key,
                 "latest_id": latest["id"],
+                "latest_created": latest["created"],
                 "type": "markdown",
                 "data": latest["data"],
                 "created": made[0],

@@ -203,7 +203,11 @@ def _insert_same_time(
             if collections:
                 conn.execute(
                     artifact_collections.insert().values(
-                        **values, id=uuid.uuid4(), key=row["key"], latest_id=row["id"]
+                        **values,
+                        id=uuid.uuid4(),
+                        key=row["key"],
+                        latest_id=row["id"],
+                        latest_created=when,
                     )
                 )
 

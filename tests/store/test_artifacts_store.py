@@ -3,12 +3,13 @@ portability."""
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 import textwrap
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from runfolio.store import artifacts as store
 from runfolio.store import filtering
 from runfolio.store.engine import dispose_engines, open_engine, read, write
 from runfolio.store.tables import DEFAULT_WORKSPACE_ID, artifact_collections, artifacts
-from tests.pg import refuse
+from tests.pg import PostgresServer, refuse
 
 WS = DEFAULT_WORKSPACE_ID
 
@@ -129,6 +130,76 @@ def test_concurrent_writers_on_one_key_keep_the_collection_consistent(db: Engine
         newest = store.filter_artifacts(conn, WS, sort=ArtifactSort.CREATED_DESC, limit=1)[0]
         row = store.read_collection(conn, WS, "shared")
         assert row.latest_id == newest.id and row.data == newest.data
+
+
+@pytest.fixture
+def pg_engine(postgres: PostgresServer) -> Iterator[Engine]:
+    with postgres.database() as url:
+        yield open_engine(url)
+        dispose_engines()
+
+
+def _waits(target: Callable[[], object]) -> threading.Thread:
+    """`target` started on a thread, asserted to be still waiting half a second later."""
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(0.5)
+    assert thread.is_alive(), "expected to wait for the key's row"
+    return thread
+
+
+def test_an_older_create_committing_last_leaves_the_newer_latest(pg_engine: Engine) -> None:
+    """PostgreSQL writers of one key run side by side: the key's row ends on the newest
+    version whichever commits last."""
+    with write(pg_engine) as conn:
+        newer, _ = store.create(conn, WS, ArtifactCreate(key="k", data="newer"))
+        made = newer.created - dt.timedelta(seconds=1)
+
+        def older() -> None:
+            with write(pg_engine) as other:
+                store.create(other, WS, ArtifactCreate(key="k", data="older", created=made))
+
+        waiting = _waits(older)
+    waiting.join()
+    with read(pg_engine) as conn:
+        assert store.count_artifacts(conn, WS) == 2
+        assert store.read_collection(conn, WS, "k").latest_id == newer.id
+
+
+def test_a_create_during_a_delete_of_the_latest_becomes_the_latest(pg_engine: Engine) -> None:
+    with write(pg_engine) as conn:
+        first, _ = store.create(conn, WS, ArtifactCreate(key="k", data=1))
+        second, _ = store.create(conn, WS, ArtifactCreate(key="k", data=2))
+    made: list[uuid.UUID] = []
+
+    def create() -> None:
+        with write(pg_engine) as other:
+            made.append(store.create(other, WS, ArtifactCreate(key="k", data=3))[0].id)
+
+    with write(pg_engine) as conn:
+        store.delete(conn, WS, second.id)  # the row now names `first`, uncommitted
+        waiting = _waits(create)
+    waiting.join()
+    with read(pg_engine) as conn:
+        row = store.read_collection(conn, WS, "k")
+        assert (row.latest_id, row.data) == (made[0], 3)
+
+
+def test_a_delete_during_a_create_leaves_the_new_version_latest(pg_engine: Engine) -> None:
+    with write(pg_engine) as conn:
+        old, _ = store.create(conn, WS, ArtifactCreate(key="k", data=1))
+    with write(pg_engine) as conn:
+        new, _ = store.create(conn, WS, ArtifactCreate(key="k", data=2))
+
+        def delete_old() -> None:
+            with write(pg_engine) as other:
+                store.delete(other, WS, old.id)
+
+        waiting = _waits(delete_old)
+    waiting.join()
+    with read(pg_engine) as conn:
+        assert store.count_artifacts(conn, WS) == 1
+        assert store.read_collection(conn, WS, "k").latest_id == new.id
 
 
 def test_a_second_process_writes_the_same_database(

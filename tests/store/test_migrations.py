@@ -205,3 +205,38 @@ def test_upgrading_keeps_artifacts_and_makes_ids_per_workspace(
             assert kept == [("k", '"kept"')]
     finally:
         engine.dispose()
+
+
+def test_upgrading_gives_each_key_row_the_time_of_its_latest_version(
+    empty_database: Callable[[str], str],
+) -> None:
+    engine = create_engine(empty_database("latest.db"))
+    ws = DEFAULT_WORKSPACE_ID.hex
+    try:
+        command.upgrade(alembic_config(engine), "0007")
+        with engine.begin() as conn:
+            for n, made in ((1, "2026-01-01 00:00:00.5"), (2, "2026-02-01 00:00:00.5")):
+                conn.execute(
+                    text(
+                        "INSERT INTO artifacts (id, workspace_id, key, data, created, updated) "
+                        "VALUES (:id, :ws, 'k', '1', :made, :made)"
+                    ),
+                    {"id": f"{n:032x}", "ws": ws, "made": made},
+                )
+            # The row names the older version: the upgrade takes its time, not the newest.
+            conn.execute(
+                text(
+                    "INSERT INTO artifact_collections (id, workspace_id, key, latest_id, "
+                    "created, updated) VALUES (:id, :ws, 'k', :latest, "
+                    "'2026-01-01 00:00:00.5', '2026-03-01 00:00:00.5')"
+                ),
+                {"id": f"{9:032x}", "ws": ws, "latest": f"{1:032x}"},
+            )
+        upgrade_to_head(engine)
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT CAST(latest_created AS TEXT) FROM artifact_collections")
+            ).scalar_one()
+        assert stored.startswith("2026-01-01 00:00:00.5")
+    finally:
+        engine.dispose()

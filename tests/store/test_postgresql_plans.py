@@ -107,7 +107,12 @@ def _fill(engine: Engine) -> None:
         conn.execute(
             artifact_collections.insert(),
             [
-                {**version, "id": _uuid(n, 4), "latest_id": version["id"]}
+                {
+                    **version,
+                    "id": _uuid(n, 4),
+                    "latest_id": version["id"],
+                    "latest_created": version["created"],
+                }
                 for n, version in enumerate(latest.values())
             ],
         )

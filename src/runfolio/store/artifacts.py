@@ -20,11 +20,13 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
-    String,
     Table,
     bindparam,
+    exists,
     func,
+    or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.exc import IntegrityError
@@ -225,75 +227,114 @@ _COLLECTION_COLUMNS = (
     "workspace_id",
     "key",
     "latest_id",
+    "latest_created",
     "created",
     "updated",
     *_MIRRORED,
 )
-_LOCK_KEY = Prepared(
-    select(func.pg_advisory_xact_lock(func.hashtextextended(bindparam("lock_", type_=String), 0)))
-)
 _UPSERTS: dict[str, Prepared] = {}
 
 
-def _upsert_statement(dialect: str) -> Prepared:
-    """INSERT … ON CONFLICT (workspace_id, key) DO UPDATE, built once per dialect."""
-    stmt = _UPSERTS.get(dialect)
-    if stmt is None:
-        # The dialect module is imported when first needed (PostgreSQL's costs 50 ms).
-        module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
-        insert = module.insert(artifact_collections)
-        excluded = insert.excluded
-        upsert = insert.on_conflict_do_update(
-            index_elements=["workspace_id", "key"],
-            set_={
-                "latest_id": excluded.latest_id,
-                "updated": excluded.updated,
-                **{name: excluded[name] for name in _MIRRORED},
-            },
-        )
-        stmt = _UPSERTS[dialect] = Prepared(upsert, _COLLECTION_COLUMNS)
-    return stmt
+def _upsert_into(insert: Any) -> Any:
+    """`insert` (of a collection row) made an upsert that moves the key's row to the new
+    version only if it is newer, by (created, id), than the latest the row names.
 
-
-def _lock_key(conn: Connection, workspace_id: uuid.UUID, key: str) -> None:
-    """Queue the writers of one key until this transaction ends, so its versions are
-    timestamped in the order they commit and its collection row ends on the newest.
-
-    SQLite has one writer at a time already; PostgreSQL runs writers side by side, and
-    an older version committing last would otherwise become the key's latest.
+    How a key's latest stays right under concurrent writers (PostgreSQL runs them side by
+    side): ON CONFLICT DO UPDATE locks the key's row and checks the WHERE against the row
+    as the last writer committed it, so whichever order creates commit in, the row ends
+    on the newest version; no lock of our own is needed. A delete locks the row first
+    (`delete`). A create delivered late (an older `created`) leaves a newer latest alone.
     """
-    if conn.dialect.name == "postgresql":
-        _LOCK_KEY.run(conn, {"lock_": f"{workspace_id}/{key}"})
+    excluded = insert.excluded
+    current = artifact_collections.c
+    return insert.on_conflict_do_update(
+        index_elements=["workspace_id", "key"],
+        set_={
+            "latest_id": excluded.latest_id,
+            "latest_created": excluded.latest_created,
+            "updated": excluded.updated,
+            **{name: excluded[name] for name in _MIRRORED},
+        },
+        where=tuple_(current.latest_created, current.latest_id)
+        < tuple_(excluded.latest_created, excluded.latest_id),
+    )
+
+
+def _dialect_module(dialect: str) -> Any:
+    # Imported when first needed (PostgreSQL's costs 50 ms).
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}")
 
 
 def _upsert_collection(
     conn: Connection, workspace_id: uuid.UUID, values: dict[str, Any], now: dt.datetime
 ) -> None:
-    """Point the key's collection row at this version, creating the row if needed."""
-    mirrored = {name: values[name] for name in _MIRRORED}
+    """Point the key's collection row at this version if it is the newest, creating the
+    row if needed (SQLite: one writer at a time)."""
+    stmt = _UPSERTS.get(conn.dialect.name)
+    if stmt is None:
+        upsert = _upsert_into(_dialect_module(conn.dialect.name).insert(artifact_collections))
+        stmt = _UPSERTS[conn.dialect.name] = Prepared(upsert, _COLLECTION_COLUMNS)
     row = {
         "id": new_id(),
         "workspace_id": workspace_id,
         "key": values["key"],
         "latest_id": values["id"],
+        "latest_created": now,
         "created": now,
         "updated": now,
-        **mirrored,
+        **{name: values[name] for name in _MIRRORED},
     }
-    dialect = conn.dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        _upsert_statement(dialect).run(conn, row)
-        return
-    updated = conn.execute(
-        artifact_collections.update()
-        .where(
-            artifact_collections.c.workspace_id == workspace_id,
-            artifact_collections.c.key == values["key"],
-        )
-        .values(latest_id=values["id"], updated=now, **mirrored)
+    stmt.run(conn, row)
+
+
+# PostgreSQL: a create in one statement (one round trip where separate statements take
+# three, each costing more client CPU than the database's work).
+_CREATES: dict[str, Prepared] = {}
+
+
+def _create_statement() -> Prepared:
+    """The version (unless its id is taken, or it names a run of another workspace), its
+    key's row (`_upsert_into`) and its change row, as one PostgreSQL statement whose
+    rows are the version's id if it was written."""
+    stmt = _CREATES.get("postgresql")
+    if stmt is not None:
+        return stmt
+    module = _dialect_module("postgresql")
+    given = {name: bindparam(name, type_=artifacts.c[name].type) for name in _VERSION_COLUMNS}
+    ws = given["workspace_id"]
+    foreign_run = or_(
+        exists().where(flow_runs.c.id == given["flow_run_id"], flow_runs.c.workspace_id != ws),
+        exists().where(task_runs.c.id == given["task_run_id"], task_runs.c.workspace_id != ws),
     )
-    if updated.rowcount == 0:
-        conn.execute(artifact_collections.insert(), row)
+    version = (
+        module.insert(artifacts)
+        .from_select(list(_VERSION_COLUMNS), select(*given.values()).where(~foreign_run))
+        .on_conflict_do_nothing(index_elements=["workspace_id", "id"])
+        .returning(artifacts.c.id)
+        .cte("version")
+    )
+    collection_id = bindparam("collection_id", type_=artifact_collections.c.id.type)
+    made = given["created"]
+    latest = _upsert_into(
+        module.insert(artifact_collections).from_select(
+            list(_COLLECTION_COLUMNS),
+            select(
+                collection_id,
+                ws,
+                given["key"],
+                version.c.id,
+                made,
+                made,
+                made,
+                *(given[name] for name in _MIRRORED),
+            ).where(given["key"].is_not(None)),
+        )  # fmt: skip
+    ).cte("latest")
+    change = change_feed.created_after(version.c.id, ws, given["key"], given["flow_run_id"], made)
+    prepared = _CREATES["postgresql"] = Prepared(
+        select(version.c.id).add_cte(latest, change.cte("change"))
+    )
+    return prepared
 
 
 def create(
@@ -313,9 +354,6 @@ def create(
     _check_json(action.data)
     if strict:
         _check_type(action.type, action.data)
-    _check_runs_in_workspace(conn, workspace_id, action)
-    if action.key is not None:
-        _lock_key(conn, workspace_id, action.key)
     now = _made_at(action, utcnow())
     values = {
         "id": action.id or new_id(),
@@ -334,27 +372,44 @@ def create(
         "created_by": created_by,
         **values,
     }
+    if not _write_version(conn, workspace_id, action, row):
+        _check_runs_in_workspace(conn, workspace_id, action)  # why it was not written
+        return _replayed(conn, workspace_id, action), False
+    made = Artifact.model_construct(created=now, updated=now, **values)
+    hooks.artifact_created(conn, workspace_id, made)  # webhook deliveries, same transaction
+    return made, True
+
+
+def _write_version(
+    conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate, row: dict[str, Any]
+) -> bool:
+    """Write the version, its key's row and its change row; False (nothing written) if
+    the id may be taken or a run named is of another workspace."""
+    if conn.dialect.name == "postgresql":
+        params = {**row, "collection_id": new_id()}
+        try:
+            return bool(_create_statement().rows(conn, params))
+        except IntegrityError:  # a refusal other than the taken id: the transaction ended
+            if action.id is None:
+                raise
+            raise _id_used(action.id) from None
+    _check_runs_in_workspace(conn, workspace_id, action)
     # The version row goes first: if its id is taken, nothing else is written.
     if not _insert_version(conn, row, action.id is not None):
-        return _replayed(conn, workspace_id, action), False
-    late = action.created is not None  # only a late delivery can be older than the latest
-    if action.key is not None and not (
-        late and _newer_latest(conn, workspace_id, action.key, values, now)
-    ):
-        _upsert_collection(conn, workspace_id, values, now)
+        return False
+    if action.key is not None:
+        _upsert_collection(conn, workspace_id, row, row["created"])
     change_feed.record(
         conn,
         workspace_id,
         "artifact",
         "created",
-        values["id"],
+        row["id"],
         key=action.key,
         flow_run_id=action.flow_run_id,
-        at=now,
+        at=row["created"],
     )
-    made = Artifact.model_construct(created=now, updated=now, **values)
-    hooks.artifact_created(conn, workspace_id, made)  # webhook deliveries, same transaction
-    return made, True
+    return True
 
 
 def _made_at(action: ArtifactCreate, now: dt.datetime) -> dt.datetime:
@@ -369,25 +424,6 @@ def _made_at(action: ArtifactCreate, now: dt.datetime) -> dt.datetime:
     if not made.microsecond:  # as `utcnow` does: times are always written with a fraction
         made = made.replace(microsecond=1)
     return made
-
-
-def _newer_latest(
-    conn: Connection, workspace_id: uuid.UUID, key: str, values: dict[str, Any], made: dt.datetime
-) -> bool:
-    """Whether the key's latest was made after this version (a create delivered late
-    must not take the place of versions made since)."""
-    current = conn.execute(
-        select(artifacts.c.created, artifacts.c.id)
-        .join(
-            artifact_collections,
-            (artifact_collections.c.latest_id == artifacts.c.id)
-            & (artifact_collections.c.workspace_id == artifacts.c.workspace_id),
-        )
-        .where(
-            artifact_collections.c.workspace_id == workspace_id, artifact_collections.c.key == key
-        )
-    ).first()
-    return current is not None and (current.created, current.id) > (made, values["id"])
 
 
 def _replayed(conn: Connection, workspace_id: uuid.UUID, action: ArtifactCreate) -> Artifact:
@@ -510,6 +546,18 @@ def _updates(fields: tuple[str, ...]) -> tuple[Prepared, Prepared]:
     return pair
 
 
+def lock_key(conn: Connection, workspace_id: uuid.UUID, key: str) -> uuid.UUID | None:
+    """Lock the key's collection row until this transaction ends (PostgreSQL; SQLite has
+    one writer at a time); its latest id, None if the key has no row.
+
+    A create then waits to move the row and compares its version with the latest this
+    transaction leaves; a delete or a retention pass waits to read it.
+    """
+    c = artifact_collections.c
+    locked = select(c.latest_id).where(c.workspace_id == workspace_id, c.key == key)
+    return conn.execute(locked.with_for_update()).scalar()
+
+
 def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) -> None:
     """Delete a version; if it was its key's latest, the previous version takes over."""
     row = conn.execute(
@@ -538,22 +586,16 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
     )
     if row.key is None:
         return
-    _lock_key(conn, workspace_id, row.key)
-    collection = artifact_collections
-    is_latest = conn.execute(
-        select(collection.c.id).where(
-            collection.c.workspace_id == workspace_id, collection.c.latest_id == artifact_id
-        )
-    ).first()
-    if is_latest is None:
+    if lock_key(conn, workspace_id, row.key) != artifact_id:
         return
+    collection = artifact_collections
+    where = (collection.c.workspace_id == workspace_id, collection.c.key == row.key)
     previous = conn.execute(
         select(*ARTIFACT_COLUMNS)
         .where(artifacts.c.workspace_id == workspace_id, artifacts.c.key == row.key)
         .order_by(artifacts.c.created.desc(), artifacts.c.id.desc())
         .limit(1)
     ).first()
-    where = (collection.c.workspace_id == workspace_id, collection.c.key == row.key)
     if previous is None:
         conn.execute(collection.delete().where(*where))
         return
@@ -562,6 +604,7 @@ def delete(conn: Connection, workspace_id: uuid.UUID, artifact_id: uuid.UUID) ->
         .where(*where)
         .values(
             latest_id=previous.id,
+            latest_created=previous.created,
             created=previous.created,
             updated=previous.updated,
             **{name: getattr(previous, name) for name in _MIRRORED},
@@ -594,9 +637,14 @@ def filter_artifacts(
     limit: int = 200,
     offset: int = 0,
 ) -> list[Artifact]:
-    stmt = _filtered(artifacts, ARTIFACT_COLUMNS, workspace_id, crit, related)
+    """A page of versions, with the table rows appended to them (`appends`) in their data."""
+    columns = (*ARTIFACT_COLUMNS, appends.has_appended_rows(artifacts, artifacts.c.id))
+    stmt = _filtered(artifacts, columns, workspace_id, crit, related)
     stmt = stmt.order_by(*filtering.artifact_order(artifacts, sort)).limit(limit).offset(offset)
-    return [_to_artifact(row) for row in conn.execute(stmt)]
+    rows = conn.execute(stmt).all()
+    with_rows = [row.id for row in rows if row.has_appended_rows]
+    found = [_to_artifact(row) for row in rows]
+    return appends.merge_into(conn, workspace_id, found, appended_to=with_rows)
 
 
 def count_artifacts(
@@ -618,10 +666,15 @@ def filter_collections(
     limit: int = 200,
     offset: int = 0,
 ) -> list[ArtifactCollection]:
+    """A page of keys' latest versions, with the table rows appended to them in their data."""
     table = artifact_collections
-    stmt = _filtered(table, COLLECTION_COLUMNS, workspace_id, crit, related)
+    columns = (*COLLECTION_COLUMNS, appends.has_appended_rows(table, table.c.latest_id))
+    stmt = _filtered(table, columns, workspace_id, crit, related)
     stmt = stmt.order_by(*filtering.artifact_order(table, sort)).limit(limit).offset(offset)
-    return [_to_collection(row) for row in conn.execute(stmt)]
+    rows = conn.execute(stmt).all()
+    with_rows = [row.latest_id for row in rows if row.has_appended_rows]
+    found = [_to_collection(row) for row in rows]
+    return appends.merge_into(conn, workspace_id, found, id_of="latest_id", appended_to=with_rows)
 
 
 def count_collections(

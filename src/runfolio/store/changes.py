@@ -110,6 +110,27 @@ def record(
     )
 
 
+def created_after(
+    subject_id: ColumnElement[Any],
+    workspace_id: ColumnElement[Any],
+    key: ColumnElement[Any],
+    flow_run_id: ColumnElement[Any],
+    at: ColumnElement[Any],
+) -> Insert:
+    """The change row of an artifact created in the same statement: an INSERT from the
+    row(s) `subject_id` is a column of (none if the artifact was not written)."""
+    values = (
+        workspace_id,
+        literal("artifact"),
+        literal("created"),
+        subject_id,
+        key,
+        flow_run_id,
+        at,
+    )
+    return changes.insert().from_select(list(_ROW_COLUMNS), select(*values))
+
+
 def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Note several changes with one executemany (a batch of task runs)."""
     _INSERT_ONE.run_many(conn, rows)

@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, ScalarSelect, func, se
 
 from runfolio.schemas.common import utcnow
 from runfolio.store import changes as change_feed
-from runfolio.store.artifacts import _lock_key as lock_key
+from runfolio.store.artifacts import lock_key
 from runfolio.store.blobfiles import BlobFiles
 from runfolio.store.blobs import delete_unreferenced
 from runfolio.store.engine import read, write
@@ -210,8 +210,8 @@ def delete_batch(conn: Connection, plan: KeyPlan, batch_size: int = BATCH_SIZE) 
     The batch is a range of the (key, created, id) index, bounded by its last version:
     no ids travel to Python and back, which keeps the write transaction short.
     """
-    # Queue behind the key's other writers (PostgreSQL runs them side by side): a delete
-    # of its latest that repoints the collection must not pick a version going here.
+    # Hold the key's row (PostgreSQL runs writers side by side): a delete of its latest
+    # that repoints the collection must not pick a version going here.
     lock_key(conn, plan.workspace_id, plan.key)
     where = _doomed(plan)
     rank = tuple_(artifacts.c.created, artifacts.c.id)

@@ -264,6 +264,8 @@ artifact_collections = Table(
     Column("flow_run_id", Uuid),
     Column("task_run_id", Uuid),
     *_times(),
+    # When the latest version was made: a create moves the row only to a newer version.
+    Column("latest_created", UTCDateTime, nullable=False),
     UniqueConstraint("workspace_id", "key"),
     Index(None, "workspace_id", "updated", "id"),
     Index(None, "workspace_id", "created", "id"),
