@@ -45,6 +45,23 @@ def test_append_merges_into_every_read(either: Api) -> None:
     assert either.count() == 1
 
 
+def test_a_listing_merges_rows_only_into_the_tables_that_have_some(either: Api) -> None:
+    """A page's query says which of its tables have rows appended; only theirs are read."""
+    grown = _table(either, [{"a": 1}], key="grown")
+    plain = _table(either, [{"a": 9}], key="plain")
+    note = either.create(key="note", type="markdown", data="# notes")
+    assert _append(either, grown["id"], [{"a": 2}]).status_code == 200
+    versions = {found["id"]: found for found in either.filter()}
+    assert json.loads(versions[grown["id"]]["data"]) == [{"a": 1}, {"a": 2}]
+    assert versions[plain["id"]]["data"] == plain["data"]
+    assert versions[note["id"]]["data"] == "# notes"
+    latest = {found["key"]: found for found in either.latest_filter()}
+    assert json.loads(latest["grown"]["data"]) == [{"a": 1}, {"a": 2}]
+    assert latest["grown"]["latest_id"] == grown["id"]
+    assert latest["plain"]["data"] == plain["data"]
+    assert latest["note"]["data"] == "# notes"
+
+
 def test_list_of_lists_and_column_tables(arts: Api) -> None:
     rows = _table(arts, [[1, 2], [3, 4]], key=None)
     assert _append(arts, rows["id"], [[5, 6]]).status_code == 200

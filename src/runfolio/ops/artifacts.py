@@ -59,16 +59,16 @@ def delete_artifact(ctx: Context, artifact_id: uuid.UUID) -> None:
 
 def filter_artifacts(ctx: Context, body: ArtifactFilterBody) -> list[Artifact]:
     limit, offset = ctx.page(body.limit, body.offset)
-    with ctx.reading() as (conn, ws):
-        found = store.filter_artifacts(conn, ws, body.artifacts, body, body.sort, limit, offset)
-        return appends.merge_into(conn, ws, found)
+    # The page and its tables' appended rows are read without a common snapshot on
+    # PostgreSQL, as they were in a READ COMMITTED transaction (`read`).
+    with ctx.reading(snapshot=False) as (conn, ws):
+        return store.filter_artifacts(conn, ws, body.artifacts, body, body.sort, limit, offset)
 
 
 def filter_latest_artifacts(ctx: Context, body: CollectionFilterBody) -> list[ArtifactCollection]:
     limit, offset = ctx.page(body.limit, body.offset)
-    with ctx.reading() as (conn, ws):
-        found = store.filter_collections(conn, ws, body.artifacts, body, body.sort, limit, offset)
-        return appends.merge_into(conn, ws, found, id_of="latest_id")
+    with ctx.reading(snapshot=False) as (conn, ws):  # as `filter_artifacts`
+        return store.filter_collections(conn, ws, body.artifacts, body, body.sort, limit, offset)
 
 
 def count_artifacts(ctx: Context, body: ArtifactCountBody) -> int:

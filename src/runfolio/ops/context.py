@@ -60,10 +60,12 @@ class Context:
         return resolve_page(limit, offset, self.max_limit)
 
     @contextmanager
-    def reading(self, need: Role = Role.READ) -> Iterator[tuple[Connection, uuid.UUID]]:
+    def reading(
+        self, need: Role = Role.READ, *, snapshot: bool = True
+    ) -> Iterator[tuple[Connection, uuid.UUID]]:
         """A read transaction and the workspace id, once the caller is found to hold
-        `need` there (NotFound, Forbidden otherwise)."""
-        with read(self.db) as conn:
+        `need` there (NotFound, Forbidden otherwise). `snapshot=False`: see `read`."""
+        with read(self.db, snapshot=snapshot) as conn:
             yield conn, self._authorised(conn, need)
 
     @contextmanager

@@ -18,13 +18,23 @@ import math
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel
 from pydantic_core import from_json
-from sqlalchemy import Connection, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Label,
+    Table,
+    and_,
+    exists,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -516,15 +526,31 @@ def merged_text(text: str | None, rows: list[Any]) -> str | None:
     return json.dumps(merged(value, rows), ensure_ascii=False, separators=(",", ":"))
 
 
+def has_appended_rows(table: Table, version_id: ColumnElement[Any]) -> Label[bool]:
+    """A column for a listing's query (of `artifacts` or `artifact_collections`): whether
+    the row's version is a table with rows appended. Read with the page, it spares a
+    second query (a round trip) for the page's tables when none has any, as is usual."""
+    a = artifact_row_appends.c
+    appended_to = exists().where(
+        a.workspace_id == table.c.workspace_id, a.artifact_id == version_id
+    )
+    return and_(table.c.type == "table", appended_to).label("has_appended_rows")
+
+
 def merge_into(
     conn: Connection,
     workspace_id: uuid.UUID,
     items: Sequence[M],
     id_of: str = "id",
+    appended_to: Collection[uuid.UUID] | None = None,
 ) -> list[M]:
     """Each table among `items` (artifacts, or collection rows with `id_of="latest_id"`)
-    with its appended rows merged into its data."""
-    tables = [getattr(item, id_of) for item in items if getattr(item, "type", None) == "table"]
+    with its appended rows merged into its data. `appended_to`: the ids among them known
+    to have rows appended (`has_appended_rows`); without it, every table's are asked for."""
+    if appended_to is None:
+        tables = [getattr(item, id_of) for item in items if getattr(item, "type", None) == "table"]
+    else:
+        tables = list(appended_to)
     found = appended(conn, workspace_id, tables) if tables else {}
     if not found:
         return list(items)

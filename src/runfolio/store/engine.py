@@ -392,7 +392,18 @@ def write(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def read(engine: Engine) -> Iterator[Connection]:
-    """A read-only transaction (a consistent snapshot on SQLite WAL)."""
+def read(engine: Engine, *, snapshot: bool = True) -> Iterator[Connection]:
+    """A read-only transaction (a consistent snapshot on SQLite WAL).
+
+    `snapshot=False`, for a read whose statements need not share one snapshot: on
+    PostgreSQL they run outside a transaction (autocommit), which spares BEGIN and COMMIT,
+    two of a one-query listing's three round trips. At READ COMMITTED, PostgreSQL's
+    default, each statement of a transaction sees its own snapshot anyway. SQLite reads
+    keep their transaction (no round trips there).
+    """
+    if not snapshot and engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+        return
     with engine.connect() as conn, conn.begin():
         yield conn
