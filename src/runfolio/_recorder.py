@@ -8,26 +8,32 @@ the process flushes it at exit. Each client owns one recorder (`client.recorder`
 and closes it when it closes. States carry their own timestamps, so times
 are exact whenever they are written.
 
-A task call hands over plain facts (`TaskRunStart`, `StateNote`): the validated
-create actions and states, with their ids, are built here when a batch is written,
-so the caller's thread does no pydantic work per call.
+A task call hands over plain facts (`TaskRunStart`, `StateNote`); when a batch is
+written they become its records (`RecordedRun`, `RecordedState`: the fields of the
+API's `TaskRunRecord`, each state given its id), which the embedded store writes as
+they are and the HTTP client sends as JSON. They are not pydantic models: a task call
+checks its run's fields as it starts (`tasks._surely_valid`), and states are the SDK's
+own, so a second validation would find nothing (and cost more than the write).
 """
 
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import logging
 import threading
 import time
 import uuid
 import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from runfolio._attempts import StateNote
     from runfolio.client.base import RunfolioClient
-    from runfolio.schemas.runs import StateCreate, TaskRunCreate, TaskRunRecord
+    from runfolio.schemas.runs import StateType, TaskRunCreate
 
 log = logging.getLogger("runfolio")
 
@@ -49,8 +55,11 @@ class TaskRunStart:
     task_inputs: dict[str, Any]
     empirical_policy: dict[str, Any]
     running: StateNote
-    # Built once, by the recorder (under its write lock), when the run is first written.
-    action: TaskRunCreate | None = None
+    # `running` as first written, its id kept for later batches (set under the write lock).
+    state: RecordedState | None = None
+    # Fields of the create action a task call never sets.
+    cache_key: str | None = None
+    task_version: str | None = None
 
     def create_action(self) -> TaskRunCreate:
         """The validated create action, its first state given an id."""
@@ -70,24 +79,54 @@ class TaskRunStart:
         )
 
 
+_NO_DETAILS: Mapping[str, Any] = MappingProxyType({})
+
+
+class RecordedState(NamedTuple):
+    """A state as written (`StateCreate`'s fields), with the id that makes a resent
+    write of it a replay the store keeps once."""
+
+    id: uuid.UUID
+    type: StateType
+    name: str
+    message: str | None
+    timestamp: dt.datetime
+    data: Any = None
+    state_details: Mapping[str, Any] = _NO_DETAILS
+
+
+class RecordedRun(NamedTuple):
+    """A task run and the states it entered since its last batch (`TaskRunRecord`'s fields)."""
+
+    task_run: TaskRunStart
+    states: list[RecordedState]
+
+
 @dataclass(slots=True)
 class _Pending:
     start: TaskRunStart
     states: list[StateNote] = field(default_factory=list)
 
-    def record(self) -> TaskRunRecord:
-        from runfolio.schemas.runs import TaskRunRecord
 
-        start = self.start
-        if start.action is None:
-            start.action = start.create_action()
-        action = start.action
-        assert action.state is not None
-        states: list[StateCreate] = [
-            action.state if note is start.running else note.create() for note in self.states
-        ]
-        # Built from validated parts: no second validation pass.
-        return TaskRunRecord.model_construct(task_run=action, states=states)
+def _records(batch: Iterable[_Pending]) -> list[RecordedRun]:
+    """The batch's runs as written, each state given its id."""
+    from runfolio.schemas.common import new_id
+    from runfolio.schemas.runs import StateType
+
+    def recorded(note: StateNote) -> RecordedState:
+        return RecordedState(
+            new_id(), StateType(note.type), note.name, note.message, note.timestamp
+        )
+
+    records = []
+    for pending in batch:
+        start = pending.start
+        if start.state is None:
+            start.state = recorded(start.running)
+        first = start.state
+        states = [first if note is start.running else recorded(note) for note in pending.states]
+        records.append(RecordedRun(start, states))
+    return records
 
 
 class TaskRunRecorder:
@@ -129,8 +168,7 @@ class TaskRunRecorder:
             if not batch:
                 return
             try:
-                records = [pending.record() for pending in batch.values()]
-                self._client.record_task_runs(records)
+                self._client.record_task_runs(_records(batch.values()))
             except Exception as exc:  # tracking must not break the user's run
                 log.error(
                     "Could not record %d task run(s) at %s: %s",

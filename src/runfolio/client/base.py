@@ -7,6 +7,7 @@ edge by running these in a worker thread.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 # The schemas are only named in annotations: loading them (pydantic models of runs,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
         StateCreate,
         TaskRun,
         TaskRunCreate,
-        TaskRunRecord,
+        TaskRunRecordFields,
     )
 
 
@@ -80,7 +81,7 @@ class RunfolioClient(Protocol):
     def filter_task_runs(self, body: TaskRunFilterBody) -> list[TaskRun]: ...
     def set_task_run_state(self, run_id: uuid.UUID, state: StateCreate) -> State: ...
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]: ...
-    def record_task_runs(self, records: list[TaskRunRecord]) -> None: ...
+    def record_task_runs(self, records: Sequence[TaskRunRecordFields]) -> None: ...
     def create_logs(self, logs: list[LogCreate]) -> None: ...
     def read_logs(self, flow_run_id: uuid.UUID, limit: int | None = None) -> list[Log]: ...
 

@@ -6,6 +6,7 @@ The client owns its engine: `close()` disposes it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import BinaryIO
 
 from runfolio import ops
@@ -33,7 +34,7 @@ from runfolio.schemas.runs import (
     StateCreate,
     TaskRun,
     TaskRunCreate,
-    TaskRunRecord,
+    TaskRunRecordFields,
 )
 from runfolio.settings import Settings
 from runfolio.store.blobfiles import BlobFiles
@@ -128,7 +129,7 @@ class EmbeddedClient:
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]:
         return ops.read_task_run_states(self._ctx, run_id)
 
-    def record_task_runs(self, records: list[TaskRunRecord]) -> None:
+    def record_task_runs(self, records: Sequence[TaskRunRecordFields]) -> None:
         ops.record_task_runs(self._ctx, records)
 
     def create_logs(self, logs: list[LogCreate]) -> None:

@@ -23,6 +23,7 @@ import os
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from types import GenericAlias
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar, cast
@@ -65,9 +66,10 @@ from runfolio.schemas.runs import (
     OrchestrationResult,
     State,
     StateCreate,
+    StateFields,
     TaskRun,
     TaskRunCreate,
-    TaskRunRecord,
+    TaskRunRecordFields,
     default_state_name,
 )
 from runfolio.settings import Settings
@@ -140,6 +142,41 @@ def _remaining_size(source: BinaryIO) -> int | None:
     if isinstance(source, io.BytesIO):
         return source.getbuffer().nbytes - source.tell()
     return None
+
+
+def _state_body(state: StateFields) -> dict[str, Any]:
+    return {
+        "id": state.id,
+        "type": state.type,
+        "name": state.name,
+        "message": state.message,
+        "data": state.data,
+        "state_details": dict(state.state_details),
+        "timestamp": state.timestamp,
+    }
+
+
+def _task_run_record_body(record: TaskRunRecordFields) -> dict[str, Any]:
+    """A `TaskRunRecord`'s JSON fields (ids, times and state types as pydantic-core
+    writes them), from the record's fields: the SDK's records are not pydantic models."""
+    run = record.task_run
+    return {
+        "task_run": {
+            "id": run.id,
+            "name": run.name,
+            "flow_run_id": run.flow_run_id,
+            "task_key": run.task_key,
+            "dynamic_key": run.dynamic_key,
+            "cache_key": run.cache_key,
+            "task_version": run.task_version,
+            "empirical_policy": run.empirical_policy,
+            "tags": run.tags,
+            "labels": run.labels,
+            "task_inputs": run.task_inputs,
+            "state": None if run.state is None else _state_body(run.state),
+        },
+        "states": [_state_body(state) for state in record.states],
+    }
 
 
 def _encode(body: Any) -> bytes | None:
@@ -502,9 +539,8 @@ class HttpClient:
     def read_task_run_states(self, run_id: uuid.UUID) -> list[State]:
         return _list_of(State, self._request("GET", f"task_runs/{run_id}/states").content)
 
-    def record_task_runs(self, records: list[TaskRunRecord]) -> None:
-        # Serialised straight from the models (one pass in pydantic-core), not via dicts.
-        self._write("POST", "task_runs/batch", records)
+    def record_task_runs(self, records: Sequence[TaskRunRecordFields]) -> None:
+        self._write("POST", "task_runs/batch", [_task_run_record_body(r) for r in records])
 
     def create_logs(self, logs: list[LogCreate]) -> None:
         self._write("POST", "logs/", [log.model_dump(mode="json") for log in logs])

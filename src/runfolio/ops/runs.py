@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from runfolio.ops.context import Context
 from runfolio.schemas.bodies import FlowFilterBody, FlowRunFilterBody, TaskRunFilterBody
@@ -15,7 +16,7 @@ from runfolio.schemas.runs import (
     StateCreate,
     TaskRun,
     TaskRunCreate,
-    TaskRunRecord,
+    TaskRunRecordFields,
 )
 from runfolio.store import events as event_store
 from runfolio.store import runs as store
@@ -105,8 +106,9 @@ def read_task_run_states(ctx: Context, run_id: uuid.UUID) -> list[State]:
         return store.list_states(conn, ws, task_run_id=run_id)
 
 
-def record_task_runs(ctx: Context, records: list[TaskRunRecord]) -> int:
-    """Write many task runs with the states they went through; the number recorded."""
+def record_task_runs(ctx: Context, records: Sequence[TaskRunRecordFields]) -> int:
+    """Write many task runs with the states they went through; the number recorded
+    (the API's validated records, or the SDK's own)."""
     with ctx.writing() as (conn, ws):
         return store.record_task_runs(conn, ws, records)
 

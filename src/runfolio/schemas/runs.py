@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -277,3 +279,66 @@ class TaskRunRecord(_LenientAction):
 
     task_run: TaskRunCreate
     states: list[StateCreate] = Field(min_length=1)
+
+
+# What the store reads of a task run record: a validated `TaskRunRecord` (the API's), or
+# the SDK's own records, built from what it noted (valid by construction: a task call's
+# names, parameters and states are checked as the call starts, so they are written
+# without a second validation).
+
+
+class StateFields(Protocol):
+    """A state to record (`StateCreate`'s fields)."""
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+    @property
+    def type(self) -> StateType: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def data(self) -> Any: ...
+    @property
+    def state_details(self) -> Mapping[str, Any]: ...
+    @property
+    def timestamp(self) -> dt.datetime | None: ...
+
+
+class TaskRunFields(Protocol):
+    """A task run to record (`TaskRunCreate`'s fields)."""
+
+    @property
+    def id(self) -> uuid.UUID | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def flow_run_id(self) -> uuid.UUID | None: ...
+    @property
+    def task_key(self) -> str: ...
+    @property
+    def dynamic_key(self) -> str: ...
+    @property
+    def cache_key(self) -> str | None: ...
+    @property
+    def task_version(self) -> str | None: ...
+    @property
+    def empirical_policy(self) -> Mapping[str, Any]: ...
+    @property
+    def tags(self) -> Sequence[str]: ...
+    @property
+    def labels(self) -> Mapping[str, Any] | None: ...
+    @property
+    def task_inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def state(self) -> StateFields | None: ...
+
+
+class TaskRunRecordFields(Protocol):
+    """A task run and the states it went through (`TaskRunRecord`'s fields)."""
+
+    @property
+    def task_run(self) -> TaskRunFields: ...
+    @property
+    def states(self) -> Sequence[StateFields]: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Row, Table, Update, bindparam, select
@@ -29,7 +30,8 @@ from runfolio.schemas.runs import (
     StateType,
     TaskRun,
     TaskRunCreate,
-    TaskRunRecord,
+    TaskRunFields,
+    TaskRunRecordFields,
 )
 from runfolio.schemas.sorting import FlowRunSort, TaskRunSort
 from runfolio.store import changes as change_feed
@@ -503,7 +505,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def record_task_runs(
-    conn: Connection, workspace_id: uuid.UUID, records: list[TaskRunRecord]
+    conn: Connection, workspace_id: uuid.UUID, records: Sequence[TaskRunRecordFields]
 ) -> int:
     """Write task runs with their states: new runs are inserted with their latest state,
     known ones updated; every state goes to the history. Returns the number of runs.
@@ -514,6 +516,15 @@ def record_task_runs(
     """
     if not records:
         return 0
+    # Almost every batch is new runs with new states: it is first written as such,
+    # without looking its ids up. One that repeats a stored run or state id (a batch sent
+    # again) fails on that table's primary key, is undone, and is written after the
+    # look-ups below.
+    try:
+        with conn.begin_nested():
+            return _write_task_runs(conn, workspace_id, records, {}, set())
+    except IntegrityError:
+        pass
     ids = [r.task_run.id for r in records if r.task_run.id is not None]
     known: dict[uuid.UUID, RunColumns] = {
         row.id: row._mapping
@@ -528,6 +539,18 @@ def record_task_runs(
         workspace_id,
         [(r.task_run.id, s) for r in records if r.task_run.id is not None for s in r.states],
     )
+    return _write_task_runs(conn, workspace_id, records, known, skipped)
+
+
+def _write_task_runs(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    records: Sequence[TaskRunRecordFields],
+    known: dict[uuid.UUID, RunColumns],
+    skipped: set[uuid.UUID],
+) -> int:
+    """`record_task_runs` once the stored runs among the records (`known`) and the stored
+    states (`skipped`) are known."""
     seen: dict[uuid.UUID, uuid.UUID] = {}  # state id -> its run, within this batch
     now = utcnow()
     history: list[dict[str, Any]] = []
@@ -540,6 +563,7 @@ def record_task_runs(
         if run_id in known and known[run_id]["workspace_id"] != workspace_id:
             raise NotFound("Task run not found.")
         values: dict[str, Any] = {}
+        details: dict[str, Any] | None = None
         details_text: str | None = None
         for state in record.states:
             if state.id is not None:
@@ -550,15 +574,18 @@ def record_task_runs(
                         raise Conflict(f"State id {state.id} is already used by another run.")
                     continue  # the same state twice in one batch
                 seen[state.id] = run_id
-            details = {
-                **(current.get("state_details") or {}),
-                **state.state_details,
-                "task_run_id": str(run_id),
-            }
+            # The run's details change only by a state's own: the next state of the run
+            # keeps them, and their text.
+            if details is None or state.state_details:
+                details = {
+                    **(current.get("state_details") or {}),
+                    **state.state_details,
+                    "task_run_id": str(run_id),
+                }
+                details_text = _json_text(details)
             step, state_id = state_columns(current, state, now, details)
             values.update(step)
             current = {**current, **step}
-            details_text = _json_text(details)
             history.append(
                 {
                     "id": state_id,
@@ -603,7 +630,7 @@ def record_task_runs(
 
 def new_task_run_row(
     workspace_id: uuid.UUID,
-    action: TaskRunCreate,
+    action: TaskRunFields,
     run_id: uuid.UUID,
     now: dt.datetime,
     expected_start_time: dt.datetime | None = None,

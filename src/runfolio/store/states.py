@@ -19,6 +19,7 @@ from runfolio.schemas.runs import (
     TERMINAL_STATES,
     State,
     StateCreate,
+    StateFields,
     StateType,
     default_state_name,
 )
@@ -63,7 +64,7 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def state_columns(
-    current: RunColumns | None, state: StateCreate, now: dt.datetime, details: dict[str, Any]
+    current: RunColumns | None, state: StateFields, now: dt.datetime, details: dict[str, Any]
 ) -> tuple[dict[str, Any], uuid.UUID]:
     """Column values that follow from entering `state` (times, run count)."""
     state_id = state.id or new_id()
@@ -177,7 +178,7 @@ def replayed_state(
 
 
 def replayed_task_run_states(
-    conn: Connection, workspace_id: uuid.UUID, states: list[tuple[uuid.UUID, StateCreate]]
+    conn: Connection, workspace_id: uuid.UUID, states: list[tuple[uuid.UUID, StateFields]]
 ) -> set[uuid.UUID]:
     """The ids among (task run id, state) pairs already in their run's history (replays);
     Conflict when one is another run's state."""
