@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -157,6 +158,44 @@ def _requests() -> list[tuple[str, str, str, dict[str, Any]]]:
         ("update, not a uuid", "PATCH", "/artifacts/not-a-uuid", {"json": {}, "headers": AUTH}),
         ("update without credentials", "PATCH", f"/artifacts/{SECOND_ID}", {"json": {}}),
         ("read back", "GET", f"/artifacts/{SECOND_ID}", {"headers": AUTH}),
+        ("listing", "POST", "/artifacts/filter", {"json": {"limit": 10}, "headers": AUTH}),
+        (
+            "listing, filtered and sorted",
+            "POST",
+            "/artifacts/filter",
+            {
+                "json": {"artifacts": {"type": {"any_": ["progress"]}}, "sort": "ID_DESC"},
+                "headers": AUTH,
+            },
+        ),
+        ("listing, no body", "POST", "/artifacts/filter", {"headers": AUTH}),
+        ("listing refused", "POST", "/artifacts/filter", {"json": {"limit": -1}, "headers": AUTH}),
+        ("listing without credentials", "POST", "/artifacts/filter", {"json": {}}),
+        (
+            "latest listing",
+            "POST",
+            "/artifacts/latest/filter",
+            {"json": {"sort": "KEY_ASC"}, "headers": AUTH},
+        ),
+        (
+            "latest listing, named workspace",
+            "POST",
+            named.removesuffix("/") + "/latest/filter",
+            {"json": {"limit": 5}, "headers": AUTH},
+        ),
+        ("latest listing, no body", "POST", "/artifacts/latest/filter", {"headers": AUTH}),
+        (
+            "latest listing, unknown field",
+            "POST",
+            "/artifacts/latest/filter",
+            {"json": {"nope": 1}, "headers": AUTH},
+        ),
+        (
+            "latest listing, malformed json",
+            "POST",
+            "/artifacts/latest/filter",
+            {"content": b"{", "headers": JSON},
+        ),
     ]
 
 
@@ -171,22 +210,40 @@ def _answers(server: ServerProcess) -> dict[str, tuple[int, dict[str, str], Any]
             except ValueError:
                 body = r.content
             if isinstance(body, dict):
-                body = {k: ("<time>" if k in _TIMES else v) for k, v in body.items()}
+                body = _masked(body)
+            elif isinstance(body, list):
+                body = [_masked(item) if isinstance(item, dict) else item for item in body]
             answers[what] = (r.status_code, headers, body)
     return answers
 
 
-@pytest.fixture(scope="module")
+def _masked(stored: dict[str, Any]) -> dict[str, Any]:
+    """`stored` without what differs between two servers: times, and a key row's own id."""
+    differ = (*_TIMES, "id") if "latest_id" in stored else _TIMES
+    return {k: (f"<{k}>" if k in differ else v) for k, v in stored.items()}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def both(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    with running_server(tmp_path_factory.mktemp("hot") / "home", ENV) as hot:
-        lean = _answers(hot)
-    framework_app = "tests.server.framework_routes_app:app"
-    home = tmp_path_factory.mktemp("framework") / "home"
-    with running_server(home, ENV, app_factory=framework_app) as framework:
-        routed = _answers(framework)
-    return lean, routed
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """The answers of each server, on its own new database of the kind `request.param`
+    (on PostgreSQL, plain creates are served on the event loop: `PostgresCreates`)."""
+    with ExitStack() as stack:
+
+        def env() -> dict[str, str]:
+            if request.param == "sqlite":
+                return ENV
+            url = stack.enter_context(request.getfixturevalue("postgres").database())
+            return {**ENV, "RUNFOLIO_DATABASE_URL": url}
+
+        with running_server(tmp_path_factory.mktemp("hot") / "home", env()) as hot:
+            lean = _answers(hot)
+        framework_app = "tests.server.framework_routes_app:app"
+        home = tmp_path_factory.mktemp("framework") / "home"
+        with running_server(home, env(), app_factory=framework_app) as framework:
+            routed = _answers(framework)
+        yield lean, routed
 
 
 EXPECTED_STATUS = {
@@ -217,6 +274,16 @@ EXPECTED_STATUS = {
     "update, not a uuid": 404,
     "update without credentials": 401,
     "read back": 200,
+    "listing": 200,
+    "listing, filtered and sorted": 200,
+    "listing, no body": 200,
+    "listing refused": 422,
+    "listing without credentials": 401,
+    "latest listing": 200,
+    "latest listing, named workspace": 200,
+    "latest listing, no body": 200,
+    "latest listing, unknown field": 200,
+    "latest listing, malformed json": 422,
 }
 
 
@@ -232,3 +299,17 @@ def test_hot_route_answers_as_the_framework_route(
 def test_the_update_went_through(both: tuple[dict[str, Any], dict[str, Any]]) -> None:
     lean, _ = both
     assert lean["read back"][2]["data"] == 50.0
+
+
+def test_the_listings_show_what_was_stored(
+    both: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    lean, _ = both
+    listed = {found["id"]: found for found in lean["listing"][2]}
+    assert set(listed) == {FIRST_ID, SECOND_ID, THIRD_ID}
+    assert listed[SECOND_ID]["data"] == 50.0
+    assert [found["id"] for found in lean["listing, filtered and sorted"][2]] == [SECOND_ID]
+    [latest] = lean["latest listing"][2]
+    assert (latest["key"], latest["latest_id"], latest["data"]) == ("hot-md", FIRST_ID, "# one")
+    # The named default workspace is the same workspace.
+    assert lean["latest listing, named workspace"][2] == lean["latest listing"][2]

@@ -1,10 +1,12 @@
-"""Hot routes: the API's most frequent writes, served without FastAPI's routing.
+"""Hot routes: the API's most frequent requests, served without FastAPI's routing.
 
 Every task run creates artifacts and updates progress, so `POST .../artifacts/` and
 `PATCH .../artifacts/{id}` are most of a busy server's requests. For them, FastAPI's
 per-request machinery (matching the path against every route, solving dependencies,
 the body field's handling, its exception and exit-stack layers) cost about half as
-much CPU again as the database write itself. `HotRoutes` sits inside the middleware that
+much CPU again as the database write itself. The artifact listings (`POST
+.../artifacts/filter`, `.../artifacts/latest/filter`), which clients page through,
+are served here too. `HotRoutes` sits inside the middleware that
 guards every request (host check, body limit, API version, write counting) and serves
 these routes itself, doing what their FastAPI routes do, step for step: the same
 credentials check and workspace (`deps.api_for`), the same body reading (JSON only for

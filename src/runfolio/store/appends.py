@@ -25,7 +25,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel
 from pydantic_core import from_json
 from sqlalchemy import (
-    ColumnElement,
+    Column,
     Connection,
     Label,
     Table,
@@ -526,15 +526,23 @@ def merged_text(text: str | None, rows: list[Any]) -> str | None:
     return json.dumps(merged(value, rows), ensure_ascii=False, separators=(",", ":"))
 
 
-def has_appended_rows(table: Table, version_id: ColumnElement[Any]) -> Label[bool]:
+_HAS_APPENDED_ROWS: dict[tuple[str, str], Label[bool]] = {}
+
+
+def has_appended_rows(table: Table, version_id: Column[Any]) -> Label[bool]:
     """A column for a listing's query (of `artifacts` or `artifact_collections`): whether
     the row's version is a table with rows appended. Read with the page, it spares a
-    second query (a round trip) for the page's tables when none has any, as is usual."""
-    a = artifact_row_appends.c
-    appended_to = exists().where(
-        a.workspace_id == table.c.workspace_id, a.artifact_id == version_id
-    )
-    return and_(table.c.type == "table", appended_to).label("has_appended_rows")
+    second query (a round trip) for the page's tables when none has any, as is usual.
+    Built once per table: building it took ~40 us of every listing."""
+    built = _HAS_APPENDED_ROWS.get((table.name, version_id.name))
+    if built is None:
+        a = artifact_row_appends.c
+        appended_to = exists().where(
+            a.workspace_id == table.c.workspace_id, a.artifact_id == version_id
+        )
+        built = and_(table.c.type == "table", appended_to).label("has_appended_rows")
+        _HAS_APPENDED_ROWS[(table.name, version_id.name)] = built
+    return built
 
 
 def merge_into(
