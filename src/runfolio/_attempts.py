@@ -45,10 +45,11 @@ class StateNote(NamedTuple):
 
 
 def _state(type_: str, name: str, message: str | None = None) -> StateNote:
-    from runfolio.schemas.common import utcnow
-
     # Stamped now: the state may be written later (task runs are recorded in batches).
-    return StateNote(type_, name, message, utcnow())
+    # As `schemas.common.utcnow` stamps it (never on a whole second), without importing
+    # the schemas on every state.
+    now = dt.datetime.now(dt.UTC)
+    return StateNote(type_, name, message, now if now.microsecond else now.replace(microsecond=1))
 
 
 def pending() -> StateNote:

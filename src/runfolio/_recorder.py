@@ -12,7 +12,7 @@ A task call hands over plain facts (`TaskRunStart`, `StateNote`); when a batch i
 written they become its records (`RecordedRun`, `RecordedState`: the fields of the
 API's `TaskRunRecord`, each state given its id), which the embedded store writes as
 they are and the HTTP client sends as JSON. They are not pydantic models: a task call
-checks its run's fields as it starts (`tasks._surely_valid`), and states are the SDK's
+checks its run's fields as it starts (`Task._create_run`), and states are the SDK's
 own, so a second validation would find nothing (and cost more than the write).
 """
 
@@ -22,7 +22,6 @@ import atexit
 import datetime as dt
 import logging
 import threading
-import time
 import uuid
 import weakref
 from collections.abc import Iterable, Mapping
@@ -130,11 +129,19 @@ def _records(batch: Iterable[_Pending]) -> list[RecordedRun]:
 
 
 class TaskRunRecorder:
-    def __init__(self, client: RunfolioClient) -> None:
+    """`batch_size`: runs queued that start a write before the interval is up (None:
+    only the interval). Over HTTP the server writes a batch while the flow goes on
+    queueing the next; in process a write takes the caller's CPU whenever it runs, and
+    fewer, larger batches cost less.
+    """
+
+    def __init__(self, client: RunfolioClient, batch_size: int | None = None) -> None:
         self._client = client
+        self._batch_size = batch_size
         self._lock = threading.Lock()  # guards _pending and _open
         self._write_lock = threading.Lock()  # one batch at a time, in order
         self._wake = threading.Event()
+        self._full = threading.Event()  # `batch_size` runs are queued
         self._pending: dict[uuid.UUID, _Pending] = {}
         # Runs not finished yet: their start, needed for later state records.
         self._open: dict[uuid.UUID, TaskRunStart] = {}
@@ -147,6 +154,9 @@ class TaskRunRecorder:
         with self._lock:
             self._open[start.id] = start
             self._pending[start.id] = _Pending(start, [start.running])
+            full = self._batch_size is not None and len(self._pending) >= self._batch_size
+        if full:
+            self._full.set()
         self._ensure_thread()
 
     def state(self, run_id: uuid.UUID, state: StateNote) -> None:
@@ -181,6 +191,7 @@ class TaskRunRecorder:
         """Write what is queued and stop the background thread."""
         self._closed = True
         self._wake.set()
+        self._full.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5)
@@ -206,7 +217,8 @@ class TaskRunRecorder:
         while not self._closed:
             self._wake.wait()
             if not self._closed:
-                time.sleep(FLUSH_INTERVAL_S)  # let a batch gather
+                self._full.wait(FLUSH_INTERVAL_S)  # let a batch gather
+            self._full.clear()
             self._wake.clear()
             self.flush()
 

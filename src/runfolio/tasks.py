@@ -165,24 +165,27 @@ class Task(Generic[P, R]):
         records when it writes them."""
         from runfolio.schemas.common import new_id
 
+        # (No `Placement` made for a call in the flow's own process: the common case.)
         if placement is None:
             parent = task_run_context.get()
-            placement = Placement(
-                index=flow_ctx.next_task_index(self.task_key),
-                parent_task_run_id=parent.task_run_id if parent is not None else None,
-            )
-        index = placement.index
+            index = flow_ctx.next_task_index(self.task_key)
+            parent_id = parent.task_run_id if parent is not None else None
+            labels = None
+        else:
+            index, parent_id = placement.index, placement.parent_task_run_id
+            labels = placement.labels or None
         inputs: dict[str, Any] = {"parameters": self._bind_parameters(args, kwargs)}
-        if placement.parent_task_run_id is not None:
-            inputs["parent_task_run_id"] = str(placement.parent_task_run_id)
+        if parent_id is not None:
+            inputs["parent_task_run_id"] = str(parent_id)
+        dynamic_key = str(index)
         start = TaskRunStart(
             id=new_id(),
             flow_run_id=flow_ctx.flow_run_id,
-            name=f"{self.name}-{index}",
+            name=f"{self.name}-{dynamic_key}",
             task_key=self.task_key,
-            dynamic_key=str(index),
+            dynamic_key=dynamic_key,
             tags=self.tags,
-            labels=placement.labels or None,
+            labels=labels,
             task_inputs=inputs,
             empirical_policy={"retries": self.retries, "retry_delay": self.retry_delay_seconds},
             running=_attempts.running(),

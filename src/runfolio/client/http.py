@@ -76,6 +76,10 @@ from runfolio.settings import Settings
 
 log = logging.getLogger("runfolio")
 
+# Task runs the recorder sends at once without waiting out its interval: the server
+# writes them while the flow queues the next ones.
+TASK_RUN_BATCH = 200
+
 if TYPE_CHECKING:  # for the checker only: older typing_extensions (as pydantic allows) lack it
     from typing_extensions import TypeForm
 
@@ -208,7 +212,7 @@ class HttpClient:
         self._write_timeout = httpx.Timeout(
             settings.http_write_timeout, connect=min(settings.http_write_timeout, CONNECT_TIMEOUT_S)
         )
-        self.recorder = TaskRunRecorder(self)
+        self.recorder = TaskRunRecorder(self, batch_size=TASK_RUN_BATCH)
         _live.add(self)
         self._http = httpx.Client(
             base_url=settings.api_url + "/",
