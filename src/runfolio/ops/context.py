@@ -75,12 +75,26 @@ class Context:
         with write(self.db) as conn:
             yield conn, self._authorised(conn, need)
 
+    def workspace_without_query(self, need: Role = Role.WRITE) -> uuid.UUID | None:
+        """The workspace id when the caller plainly holds `need` there (the default
+        workspace, a role held everywhere): the common case, which needs no query.
+        None when it takes the database to tell."""
+        principal = self.caller.principal
+        if (
+            self.caller.is_default_workspace
+            and principal.everywhere is not None
+            and principal.everywhere >= need
+        ):
+            return DEFAULT_WORKSPACE_ID
+        return None
+
     def _authorised(self, conn: Connection, need: Role) -> uuid.UUID:
+        known = self.workspace_without_query(need)
+        if known is not None:
+            return known
         caller = self.caller
         principal = caller.principal
         if caller.is_default_workspace:
-            if principal.everywhere is not None and principal.everywhere >= need:
-                return DEFAULT_WORKSPACE_ID  # the common case: no query
             workspace_id: uuid.UUID | None = DEFAULT_WORKSPACE_ID
         else:
             workspace_id = workspaces.lookup(conn, caller.account, caller.workspace)

@@ -66,7 +66,12 @@ def create_app(settings: Settings | None = None, *, hot_routes: bool = True) -> 
         feed: ChangeFeed = app.state.changes
         feed.start()
         chain_exit_signals(feed.close)  # open streams must not hold up the server's stop
+        creates = app.state.gate.postgres_creates
+        if creates is not None:
+            await creates.open()
         yield
+        if creates is not None:
+            await creates.close()
         await sender.stop()
         feed.close()
         await retention_schedule.stop()

@@ -27,14 +27,16 @@ from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import Engine, Row
+from sqlalchemy.exc import OperationalError
 
 from runfolio._version import __version__
+from runfolio.errors import Busy
 from runfolio.schemas.common import utcnow
 from runfolio.schemas.webhooks import is_private_address
 from runfolio.server.concurrency import Gate
 from runfolio.settings import Settings
 from runfolio.store import webhooks as store
-from runfolio.store.engine import read, write
+from runfolio.store.engine import is_unreachable, read, write
 from runfolio.webhook_signature import EVENT_HEADER, EVENT_ID_HEADER, HEADER, sign
 
 log = logging.getLogger("runfolio.webhooks")
@@ -118,7 +120,15 @@ class WebhookSender:
                 try:
                     due = await self._gate.read(self._due)
                     claimed = await self._gate.write(self._claim) if due else []
-                except Exception:  # a busy or unreachable database: try next round
+                except (Busy, OperationalError) as exc:
+                    # A busy database, or one down or restarting: try next round. Its state
+                    # is what the operator needs, not a traceback.
+                    if isinstance(exc, OperationalError) and not is_unreachable(exc):
+                        log.exception("webhook sender: cannot claim deliveries")
+                    else:
+                        log.warning("webhook sender: cannot claim deliveries: %s", exc)
+                    claimed = []
+                except Exception:
                     log.exception("webhook sender: cannot claim deliveries")
                     claimed = []
                 for row in claimed:

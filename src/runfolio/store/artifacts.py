@@ -13,6 +13,7 @@ import json
 import math
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
@@ -30,6 +31,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
 from runfolio.errors import Conflict, Invalid, NotFound
@@ -352,18 +354,24 @@ def _create_statement() -> Prepared:
     return prepared
 
 
-def create(
-    conn: Connection,
+@dataclass(frozen=True, slots=True)
+class PlannedCreate:
+    """A create checked and ready to write: the version's row, and the artifact it answers."""
+
+    action: ArtifactCreate
+    row: dict[str, Any]
+    artifact: Artifact
+
+
+def plan_create(
     workspace_id: uuid.UUID,
     action: ArtifactCreate,
     *,
     strict: bool = False,
     created_by: str | None = None,
-) -> tuple[Artifact, bool]:
-    """Store a new version. Returns the artifact and whether it was newly created.
+) -> PlannedCreate:
+    """Check `action` (Invalid if its data is not storable) and stamp it; no database.
 
-    A create carrying an id that is already stored with the same content is an
-    idempotent retry and returns the stored artifact; other content is a Conflict.
     With `strict`, data that does not fit a known type is refused.
     """
     _check_json(action.data)
@@ -387,12 +395,40 @@ def create(
         "created_by": created_by,
         **values,
     }
-    if not _write_version(conn, workspace_id, action, row):
+    return PlannedCreate(action, row, Artifact.model_construct(created=now, updated=now, **values))
+
+
+def create(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    action: ArtifactCreate,
+    *,
+    strict: bool = False,
+    created_by: str | None = None,
+) -> tuple[Artifact, bool]:
+    """Store a new version. Returns the artifact and whether it was newly created.
+
+    A create carrying an id that is already stored with the same content is an
+    idempotent retry and returns the stored artifact; other content is a Conflict.
+    With `strict`, data that does not fit a known type is refused.
+    """
+    plan = plan_create(workspace_id, action, strict=strict, created_by=created_by)
+    if not _write_version(conn, workspace_id, action, plan.row):
         _check_runs_in_workspace(conn, workspace_id, action)  # why it was not written
         return _replayed(conn, workspace_id, action), False
-    made = Artifact.model_construct(created=now, updated=now, **values)
-    hooks.artifact_created(conn, workspace_id, made)  # webhook deliveries, same transaction
-    return made, True
+    hooks.artifact_created(conn, workspace_id, plan.artifact)  # deliveries, same transaction
+    return plan.artifact, True
+
+
+async def create_in_autocommit(aconn: Any, dialect: Dialect, plan: PlannedCreate) -> bool:
+    """Write a planned create as one statement on an async psycopg connection in
+    autocommit mode (PostgreSQL): the statement is its own transaction. False: nothing
+    was written (the id may be taken, a run named may be of another workspace), for
+    `create` to find out and answer. Webhook deliveries are not queued here: only for a
+    workspace known to have no active webhook (`webhooks.known_inactive`).
+    """
+    params = {**plan.row, "collection_id": new_id()}
+    return bool(await _create_statement().rows_async(aconn, dialect, params))
 
 
 def _write_version(

@@ -114,15 +114,27 @@ class Prepared:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Execute a SELECT; its rows, each value read as `Connection.execute` reads it."""
-        found = self.run(conn, params).fetchall()
-        processors = self._compiled(conn.dialect).results
-        return [
-            tuple(
-                value if read is None else read(value)
-                for read, value in zip(processors, row, strict=True)
-            )
-            for row in found
-        ]
+        return _read(self._compiled(conn.dialect), self.run(conn, params).fetchall())
+
+    async def rows_async(
+        self, aconn: Any, dialect: Dialect, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
+        """`rows` on an async psycopg connection (in autocommit, for a statement that is
+        its own transaction). The driver's errors come out as they are."""
+        compiled = self._compiled(dialect)
+        cursor = await aconn.execute(compiled.sql, _bound(compiled, params))
+        return _read(compiled, await cursor.fetchall())
+
+
+def _read(compiled: _Compiled, found: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """Rows with each value read as `Connection.execute` reads it."""
+    return [
+        tuple(
+            value if read is None else read(value)
+            for read, value in zip(compiled.results, row, strict=True)
+        )
+        for row in found
+    ]
 
 
 def _bound(compiled: _Compiled, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, update
 
 from runfolio.errors import NotFound
 from runfolio.schemas.artifacts import Artifact
@@ -165,6 +165,13 @@ def active_hooks(conn: Connection, workspace_id: uuid.UUID) -> list[Row[Any]]:
     elif len(_NO_WEBHOOKS) < 10_000 or key in _NO_WEBHOOKS:
         _NO_WEBHOOKS[key] = now + NO_WEBHOOKS_SECONDS
     return found
+
+
+def known_inactive(engine: Engine, workspace_id: uuid.UUID) -> bool:
+    """Whether the workspace was seen to have no active webhook within the last
+    `NO_WEBHOOKS_SECONDS` (no query: a write that skips queueing deliveries needs it)."""
+    until = _NO_WEBHOOKS.get((id(engine), workspace_id))
+    return until is not None and time.monotonic() < until
 
 
 # Workspace paths by id: a workspace is never renamed, so they are safe to keep.

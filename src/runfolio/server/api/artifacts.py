@@ -36,6 +36,11 @@ async def create_artifact(body: ArtifactCreate, api: ApiDep) -> Response:
 
 
 async def _create(api: Api, params: dict[str, str], body: ArtifactCreate) -> Response:
+    creates = api.gate.postgres_creates
+    if creates is not None:  # PostgreSQL: the plain case as one statement on the loop
+        made = await creates.create(api.ctx, body)
+        if made is not None:
+            return model_response(made, 201)
     artifact, created = await api.quick_write(ops.create_artifact, body)
     return model_response(artifact, 201 if created else 200)
 
