@@ -70,8 +70,9 @@ class Settings(BaseSettings):
         ge=1,
         le=100,
         description="Connections each process (each server worker) keeps to a non-SQLite "
-        "database, and as many again under load: N workers open up to 2 × N × this, which "
-        "must stay under the database's connection limit.",
+        "database, and as many again under load; a server on PostgreSQL keeps up to this "
+        "many more for artifact creates: N workers open up to 3 × N × this, which must "
+        "stay under the database's connection limit.",
     )
     max_body_bytes: int = Field(
         default=10 * MIB,
