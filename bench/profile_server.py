@@ -8,6 +8,7 @@ functions holding most of the samples: inclusive (the function and what it calls
 and self. Run by hand:
 
     .venv/bin/python bench/profile_server.py --workloads W1 --n1 4000
+    .venv/bin/python bench/profile_server.py --workloads W1 --n1 4000 --pg   # on PostgreSQL
 
 Needs py-spy (`pip install -e '.[bench]'`). `--raw` keeps the collapsed stacks
 (for flamegraph tools); `--src` runs another checkout's server (PYTHONPATH).
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -28,6 +30,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_HARNESS = ROOT.parent / "shared" / "bench"
+sys.path.insert(0, str(ROOT))  # tests/pg.py runs the PostgreSQL server, as for the tests
+
+from tests.pg import postgres_server  # noqa: E402
 
 
 def wait_healthy(url: str, timeout: float = 60.0) -> None:
@@ -98,13 +103,24 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--raw", type=Path, help="keep py-spy's collapsed stacks here")
     ap.add_argument("--src", type=Path, help="a checkout whose src/ the server runs from")
+    ap.add_argument("--pg", action="store_true", help="on a throw-away PostgreSQL (tests/pg.py)")
     a = ap.parse_args()
+    with contextlib.ExitStack() as stack:
+        url = None
+        if a.pg:
+            url = stack.enter_context(stack.enter_context(postgres_server()).database())
+        profile(a, url)
+
+
+def profile(a: argparse.Namespace, database_url: str | None) -> None:
 
     py_spy = Path(sys.executable).parent / "py-spy"
     work = Path(tempfile.mkdtemp(prefix="runfolio-profile-"))
     raw = a.raw or work / "stacks.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNFOLIO_")}
     env["RUNFOLIO_HOME"] = str(work / "home")
+    if database_url is not None:
+        env["RUNFOLIO_DATABASE_URL"] = database_url
     if a.src is not None:
         env["PYTHONPATH"] = str(a.src.resolve() / "src")
     server = subprocess.Popen(
