@@ -228,7 +228,7 @@ def both(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """The answers of each server, on its own new database of the kind `request.param`
-    (on PostgreSQL, plain creates are served on the event loop: `PostgresCreates`)."""
+    (on PostgreSQL, plain creates are served on the event loop: `PostgresQuickWrites`)."""
     with ExitStack() as stack:
 
         def env() -> dict[str, str]:

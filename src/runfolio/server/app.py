@@ -66,12 +66,12 @@ def create_app(settings: Settings | None = None, *, hot_routes: bool = True) -> 
         feed: ChangeFeed = app.state.changes
         feed.start()
         chain_exit_signals(feed.close)  # open streams must not hold up the server's stop
-        creates = app.state.gate.postgres_creates
-        if creates is not None:
-            await creates.open()
+        quick_writes = app.state.gate.postgres_quick_writes
+        if quick_writes is not None:
+            await quick_writes.open()
         yield
-        if creates is not None:
-            await creates.close()
+        if quick_writes is not None:
+            await quick_writes.close()
         await sender.stop()
         feed.close()
         await retention_schedule.stop()

@@ -22,9 +22,9 @@
   commit does not fsync (WAL, synchronous=NORMAL; with FULL, quick writes take
   the thread) nor checkpoint: the writer thread checkpoints every
   `CHECKPOINT_EVERY` inline writes.
-- **Artifact creates on PostgreSQL** run on the event loop as one statement, through
+- **Artifact creates and updates on PostgreSQL** run on the event loop as one statement, through
   an async connection that waits for the database without blocking the loop
-  (`PostgresCreates`, from a small pool of its own); the cases it does not take go to
+  (`PostgresQuickWrites`, from a small pool of its own); the cases it does not take go to
   the writer threads as above.
 - **Reads on SQLite run inline** on the event loop: in WAL mode a reader never
   waits for a writer, and an inline read costs less than a thread hop (a
@@ -58,7 +58,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from runfolio.errors import Busy
-from runfolio.server.postgres_creates import PostgresCreates
+from runfolio.server.postgres_quick_writes import PostgresQuickWrites
 from runfolio.store.engine import DEFAULT_POOL_SIZE, WouldWait, checkpoint, without_waiting
 
 P = ParamSpec("P")
@@ -92,9 +92,9 @@ class Gate:
         self._engine = engine
         self._quick_inline = sqlite and _synchronous(engine) == _SYNCHRONOUS_NORMAL
         self._inline_writes = 0
-        #: PostgreSQL: creates on the event loop, opened and closed by the app's lifespan.
-        self.postgres_creates = (
-            PostgresCreates(engine, pool_size, write_timeout)
+        #: PostgreSQL: creates and updates on the event loop, opened and closed by the lifespan.
+        self.postgres_quick_writes = (
+            PostgresQuickWrites(engine, pool_size, write_timeout)
             if engine.dialect.name == "postgresql"
             else None
         )

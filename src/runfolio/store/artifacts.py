@@ -86,16 +86,23 @@ def _invalid_data(value: Any, reason: str) -> Invalid:
 def _check_json(data: Any) -> None:
     """Refuse NaN and Infinity anywhere in `data`: they are not JSON, and storing them
     would give back something other than what was sent."""
+    if not _is_json(data):
+        raise _invalid_data(data, "data must not contain NaN or Infinity")
+
+
+def _is_json(data: Any) -> bool:
+    """No NaN or Infinity anywhere in `data`."""
     stack = [data]
     while stack:
         value = stack.pop()
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise _invalid_data(data, "data must not contain NaN or Infinity")
+                return False
         elif isinstance(value, dict):
             stack.extend(value.values())
         elif isinstance(value, list):
             stack.extend(value)
+    return True
 
 
 def _check_type(type_: str | None, data: Any) -> None:
@@ -347,7 +354,9 @@ def _create_statement() -> Prepared:
             ).where(given["key"].is_not(None)),
         )  # fmt: skip
     ).cte("latest")
-    change = change_feed.created_after(version.c.id, ws, given["key"], given["flow_run_id"], made)
+    change = change_feed.artifact_change_from(
+        "created", version.c.id, ws, given["key"], given["flow_run_id"], made
+    )
     prepared = _CREATES["postgresql"] = Prepared(
         select(version.c.id).add_cte(latest, change.cte("change"))
     )
@@ -568,6 +577,64 @@ def update(
         flow_run_id=flow_run_id,
         at=now,
     )
+
+
+async def update_in_autocommit(
+    aconn: Any,
+    dialect: Dialect,
+    workspace_id: uuid.UUID,
+    artifact_id: uuid.UUID,
+    action: ArtifactUpdate,
+) -> bool:
+    """`update` as one statement on an async psycopg connection in autocommit mode
+    (PostgreSQL), for a workspace known to have no active webhook and data not checked
+    against its type. False: nothing was written (no such version, a table whose data is
+    replaced: its appended rows go too; data that is not JSON), for `update` to answer.
+    """
+    changes = {name: getattr(action, name) for name in action.model_fields_set}
+    if "data" in changes and not _is_json(changes["data"]):
+        return False
+    params = {"ws_": workspace_id, "id_": artifact_id, "updated": utcnow(), **changes}
+    statement = _update_statement(tuple(sorted(changes)))
+    return bool(await statement.rows_async(aconn, dialect, params))
+
+
+_QUICK_UPDATES: dict[tuple[str, ...], Prepared] = {}
+
+
+def _update_statement(fields: tuple[str, ...]) -> Prepared:
+    """PostgreSQL: the version's update setting `updated` and `fields` (not a table's
+    data), its key's row's if it is the latest, and its change row, as one statement
+    whose rows are the version's id if it was changed."""
+    prepared = _QUICK_UPDATES.get(fields)
+    if prepared is not None:
+        return prepared
+    given = {name: bindparam(name, type_=artifacts.c[name].type) for name in ("updated", *fields)}
+    ws = bindparam("ws_", type_=artifacts.c.workspace_id.type)
+    where = [artifacts.c.workspace_id == ws, artifacts.c.id == bindparam("id_")]
+    if "data" in fields:
+        where.append(artifacts.c.type.is_distinct_from("table"))
+    version = (
+        artifacts.update()
+        .where(*where)
+        .values(given)
+        .returning(artifacts.c.id, artifacts.c.key, artifacts.c.flow_run_id)
+        .cte("version")
+    )
+    c = artifact_collections.c
+    latest = (
+        artifact_collections.update()
+        .where(c.workspace_id == ws, c.latest_id.in_(select(version.c.id)))
+        .values(given)
+        .cte("latest")
+    )
+    change = change_feed.artifact_change_from(
+        "updated", version.c.id, ws, version.c.key, version.c.flow_run_id, given["updated"]
+    )
+    prepared = _QUICK_UPDATES[fields] = Prepared(
+        select(version.c.id).add_cte(latest, change.cte("change"))
+    )
+    return prepared
 
 
 # What an update reads of the version, and its two UPDATEs per set of fields changed

@@ -110,19 +110,20 @@ def record(
     )
 
 
-def created_after(
+def artifact_change_from(
+    action: Action,
     subject_id: ColumnElement[Any],
     workspace_id: ColumnElement[Any],
     key: ColumnElement[Any],
     flow_run_id: ColumnElement[Any],
     at: ColumnElement[Any],
 ) -> Insert:
-    """The change row of an artifact created in the same statement: an INSERT from the
+    """The change row of an artifact written in the same statement: an INSERT from the
     row(s) `subject_id` is a column of (none if the artifact was not written)."""
     values = (
         workspace_id,
         literal("artifact"),
-        literal("created"),
+        literal(action),
         subject_id,
         key,
         flow_run_id,

@@ -157,7 +157,7 @@ def _create(url: str, synchronous: str, write_timeout: float, pool_size: int) ->
         _write_locks[engine] = threading.RLock()
     else:
         # Per process: N server workers open up to 2 × N × pool_size connections here (and
-        # up to N × pool_size more for creates: server.postgres_creates).
+        # up to N × pool_size more for creates: server.postgres_quick_writes).
         # Pre-ping: a connection the database server dropped (it restarted) is replaced on
         # checkout, so service resumes by itself once the server is back.
         postgres = parsed.get_backend_name() == "postgresql"

@@ -36,9 +36,9 @@ async def create_artifact(body: ArtifactCreate, api: ApiDep) -> Response:
 
 
 async def _create(api: Api, params: dict[str, str], body: ArtifactCreate) -> Response:
-    creates = api.gate.postgres_creates
-    if creates is not None:  # PostgreSQL: the plain case as one statement on the loop
-        made = await creates.create(api.ctx, body)
+    quick = api.gate.postgres_quick_writes
+    if quick is not None:  # PostgreSQL: the plain case as one statement on the loop
+        made = await quick.create(api.ctx, body)
         if made is not None:
             return model_response(made, 201)
     artifact, created = await api.quick_write(ops.create_artifact, body)
@@ -59,7 +59,10 @@ async def read_latest_artifact(key: Annotated[str, Path()], api: ApiDep) -> Resp
 @router.patch("/{artifact_id:uuid}", status_code=204)
 async def update_artifact(artifact_id: uuid.UUID, body: ArtifactUpdate, api: ApiDep) -> Response:
     """Change `data`, `description` or `metadata_` in place (no new version)."""
-    await api.quick_write(ops.update_artifact, artifact_id, body)
+    quick = api.gate.postgres_quick_writes
+    # PostgreSQL: the plain case as one statement on the loop.
+    if quick is None or not await quick.update(api.ctx, artifact_id, body):
+        await api.quick_write(ops.update_artifact, artifact_id, body)
     return empty()
 
 

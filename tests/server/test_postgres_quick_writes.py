@@ -1,4 +1,4 @@
-"""Artifact creates on PostgreSQL as one statement on the event loop (PostgresCreates):
+"""Artifact creates on PostgreSQL as one statement on the event loop (PostgresQuickWrites):
 what they store is what the usual path stores, everything unusual is left to the usual
 path with nothing written, and a real server takes this path for plain creates."""
 
@@ -18,9 +18,9 @@ from runfolio import ops
 from runfolio.errors import Invalid
 from runfolio.ops.access import LOCAL, OPEN, Principal, Role
 from runfolio.ops.context import Caller, Context
-from runfolio.schemas.artifacts import Artifact, ArtifactCreate
+from runfolio.schemas.artifacts import Artifact, ArtifactCreate, ArtifactUpdate
 from runfolio.schemas.runs import FlowCreate, FlowRunCreate
-from runfolio.server.postgres_creates import APPLICATION_NAME, PostgresCreates
+from runfolio.server.postgres_quick_writes import APPLICATION_NAME, PostgresQuickWrites
 from runfolio.store import workspaces
 from runfolio.store.engine import dispose_engines, open_engine, read, write
 from runfolio.store.tables import artifact_collections, artifacts, changes
@@ -39,11 +39,11 @@ def engine(postgres: PostgresServer) -> Iterator[Engine]:
         dispose_engines()
 
 
-def _with_creates(engine: Engine, use: Callable[[PostgresCreates], Awaitable[T]]) -> T:
-    """`use` run on an event loop with a PostgresCreates open on `engine`."""
+def _with_creates(engine: Engine, use: Callable[[PostgresQuickWrites], Awaitable[T]]) -> T:
+    """`use` run on an event loop with a PostgresQuickWrites open on `engine`."""
 
     async def run() -> T:
-        creates = PostgresCreates(engine, pool_size=2, write_timeout=5.0)
+        creates = PostgresQuickWrites(engine, pool_size=2, write_timeout=5.0)
         await creates.open()
         try:
             return await use(creates)
@@ -110,7 +110,7 @@ def test_unusual_creates_are_left_to_the_usual_path_with_nothing_written(
 ) -> None:
     ctx = _ctx(engine)
 
-    async def before_webhooks_are_known(creates: PostgresCreates) -> Artifact | None:
+    async def before_webhooks_are_known(creates: PostgresQuickWrites) -> Artifact | None:
         return await creates.create(ctx, ArtifactCreate(data=1))
 
     # Not yet known to have no webhook: the usual path (it queues deliveries).
@@ -123,7 +123,7 @@ def test_unusual_creates_are_left_to_the_usual_path_with_nothing_written(
     foreign_run = ops.create_flow_run(theirs, FlowRunCreate(flow_id=flow.id)).id
     before = _count(engine)
 
-    async def unusual(creates: PostgresCreates) -> list[Artifact | None]:
+    async def unusual(creates: PostgresQuickWrites) -> list[Artifact | None]:
         return [
             # A retry of a stored id: the usual path answers 200 with the stored version.
             await creates.create(ctx, ArtifactCreate(id=first.id, key="k", data=1)),
@@ -156,7 +156,7 @@ def test_concurrent_creates_of_one_key_end_on_the_newest(engine: Engine) -> None
     ctx = _ctx(engine)
     ops.create_artifact(ctx, ArtifactCreate(key="k", data=-1))
 
-    async def many(creates: PostgresCreates) -> list[Artifact | None]:
+    async def many(creates: PostgresQuickWrites) -> list[Artifact | None]:
         return list(
             await asyncio.gather(
                 *(creates.create(ctx, ArtifactCreate(key="k", data=n)) for n in range(40))
@@ -192,3 +192,82 @@ def test_a_real_server_creates_on_its_event_loop_connection(tmp_path: Path, engi
             )
         assert any("INSERT INTO artifacts" in query for query in last), last
         assert http.get("/artifacts/k/latest").json()["data"] == 2
+
+
+def test_an_update_changes_the_version_its_key_row_and_notes_the_change(engine: Engine) -> None:
+    ctx = _ctx(engine)
+    older, _ = ops.create_artifact(ctx, ArtifactCreate(key="p", type="progress", data=1.0))
+    latest, _ = ops.create_artifact(ctx, ArtifactCreate(key="p", type="progress", data=2.0))
+    progress = ArtifactUpdate(data=50.0, description="half")
+
+    async def updates(quick: PostgresQuickWrites) -> list[bool]:
+        return [
+            await quick.update(ctx, latest.id, progress),
+            await quick.update(ctx, older.id, ArtifactUpdate(data=9.0)),  # not the latest
+        ]
+
+    assert _with_creates(engine, updates) == [True, True]
+    with read(engine) as conn:
+        versions = {r.id: r for r in conn.execute(select(artifacts))}
+        row = conn.execute(select(artifact_collections)).one()
+        noted = conn.execute(
+            select(changes.c.subject_id, changes.c.key).where(changes.c.action == "updated")
+        ).all()
+    assert (versions[latest.id].data, versions[latest.id].description) == (50.0, "half")
+    assert versions[latest.id].updated > latest.updated
+    assert versions[older.id].data == 9.0
+    assert (row.latest_id, row.data, row.description) == (latest.id, 50.0, "half")
+    assert row.updated == versions[latest.id].updated
+    assert sorted(noted) == sorted([(latest.id, "p"), (older.id, "p")])
+
+
+def test_unusual_updates_are_left_to_the_usual_path_with_nothing_written(
+    engine: Engine,
+) -> None:
+    ctx = _ctx(engine)
+    table, _ = ops.create_artifact(ctx, ArtifactCreate(key="t", type="table", data=[{"a": 1}]))
+    strict = Context(engine, Caller(principal=OPEN), strict_artifact_data=True)
+    before = _count(engine)
+
+    async def unusual(quick: PostgresQuickWrites) -> list[bool]:
+        return [
+            # A table's data replaced: its appended rows go too (the usual path).
+            await quick.update(ctx, table.id, ArtifactUpdate(data=[{"a": 2}])),
+            await quick.update(ctx, uuid.uuid4(), ArtifactUpdate(data=1.0)),  # 404
+            await quick.update(ctx, table.id, ArtifactUpdate(data=[float("inf")])),  # 422
+            await quick.update(strict, table.id, ArtifactUpdate(data=[{"a": 3}])),
+        ]
+
+    assert _with_creates(engine, unusual) == [False] * 4
+    assert _count(engine) == before
+    with read(engine) as conn:
+        assert conn.execute(select(artifacts.c.data)).scalar_one() == [{"a": 1}]
+    # A table's description alone is the plain case.
+    described = _with_creates(
+        engine, lambda quick: quick.update(ctx, table.id, ArtifactUpdate(description="d"))
+    )
+    assert described is True
+
+
+def test_a_real_server_updates_on_its_event_loop_connection(tmp_path: Path, engine: Engine) -> None:
+    env = {"RUNFOLIO_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+    with (
+        running_server(tmp_path / "home", env) as server,
+        httpx.Client(base_url=server.api_url, timeout=10) as http,
+    ):
+        made = http.post("/artifacts/", json={"key": "p", "type": "progress", "data": 0.0})
+        for percent in (10.0, 20.0, 30.0):
+            response = http.patch(f"/artifacts/{made.json()['id']}", json={"data": percent})
+            assert response.status_code == 204, response.text
+        with read(engine) as conn:
+            last = (
+                conn.execute(
+                    text("SELECT query FROM pg_stat_activity WHERE application_name = :name"),
+                    {"name": APPLICATION_NAME},
+                )
+                .scalars()
+                .all()
+            )
+        assert any("UPDATE artifacts" in query for query in last), last
+        assert http.get("/artifacts/p/latest").json()["data"] == 30.0
+        assert http.patch(f"/artifacts/{uuid.uuid4()}", json={"data": 1.0}).status_code == 404
