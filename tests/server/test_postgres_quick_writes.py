@@ -76,6 +76,16 @@ def _stored(engine: Engine, artifact_id: uuid.UUID) -> dict[str, Any]:
     }
 
 
+def _last_queries(engine: Engine) -> list[str]:
+    """The last statement of each connection of the quick writes' pool."""
+    with read(engine) as conn:
+        found = conn.execute(
+            text("SELECT query FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": APPLICATION_NAME},
+        )
+        return list(found.scalars())
+
+
 def _count(engine: Engine) -> tuple[int, int]:
     with read(engine) as conn:
         return (
@@ -181,15 +191,7 @@ def test_a_real_server_creates_on_its_event_loop_connection(tmp_path: Path, engi
         for n in range(3):
             response = http.post("/artifacts/", json={"key": "k", "type": "markdown", "data": n})
             assert response.status_code == 201, response.text
-        with read(engine) as conn:
-            last = (
-                conn.execute(
-                    text("SELECT query FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": APPLICATION_NAME},
-                )
-                .scalars()
-                .all()
-            )
+        last = _last_queries(engine)
         assert any("INSERT INTO artifacts" in query for query in last), last
         assert http.get("/artifacts/k/latest").json()["data"] == 2
 
@@ -259,15 +261,7 @@ def test_a_real_server_updates_on_its_event_loop_connection(tmp_path: Path, engi
         for percent in (10.0, 20.0, 30.0):
             response = http.patch(f"/artifacts/{made.json()['id']}", json={"data": percent})
             assert response.status_code == 204, response.text
-        with read(engine) as conn:
-            last = (
-                conn.execute(
-                    text("SELECT query FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": APPLICATION_NAME},
-                )
-                .scalars()
-                .all()
-            )
+        last = _last_queries(engine)
         assert any("UPDATE artifacts" in query for query in last), last
         assert http.get("/artifacts/p/latest").json()["data"] == 30.0
         assert http.patch(f"/artifacts/{uuid.uuid4()}", json={"data": 1.0}).status_code == 404
