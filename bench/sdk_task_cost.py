@@ -4,8 +4,9 @@
 Each transport runs in a fresh interpreter: embedded (a SQLite file under a temporary
 RUNFOLIO_HOME) and HTTP (a `runfolio server start` on loopback). In each, flows of N
 sequential tasks and flows of 0 tasks alternate over the rounds; per-task cost is
-(flow of N − flow of 0) / N, so the flow run's own start and end (and the final write of
-the batched task runs) are counted once, not per task. Each figure is given as wall
+(flow of N − flow of 0) / N, so the flow run's own start and end are counted once, not per
+task (the task runs' batched writes, the last one at the flow's end, grow with N and are
+counted per task). Each figure is given as wall
 time and as the process's CPU time (all its threads: the recorder's writes too; over
 HTTP not the server's), which a machine shared with other work inflates less. Over HTTP
 the server's CPU time is given too (all its threads, from /proc/PID/task/*/schedstat,
