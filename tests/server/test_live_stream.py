@@ -120,6 +120,23 @@ def test_a_change_made_through_another_server_process_arrives(pair: Pair) -> Non
     assert elapsed < 2, elapsed
 
 
+def test_the_servers_own_inline_writes_arrive_each_before_the_next_write(pair: Pair) -> None:
+    # A lone create or PATCH is written inline, on the connection kept for such writes
+    # (no checkpoint): each change must reach the stream by itself, not when a later
+    # write comes along. The next write is only sent once the change has arrived.
+    made = _artifact(pair.reader, key="inline-on-the-same-process", data="0")
+    with stream(pair.reader, f"artifacts={made['id']}") as events:
+        for i in range(1, 6):
+            patched = httpx.patch(
+                f"{pair.reader.api_url}/artifacts/{made['id']}", json={"data": f"# {i}"}
+            )
+            assert patched.status_code == 204, patched.text
+            change = events.next_change()
+            assert (change["subject_id"], change["action"]) == (made["id"], "updated")
+            shown = httpx.get(f"{pair.reader.api_url}/artifacts/{made['id']}").json()
+            assert shown["data"] == f"# {i}"
+
+
 def test_a_page_gets_only_what_it_shows(pair: Pair) -> None:
     flow = httpx.post(f"{pair.writer.api_url}/flows/", json={"name": "live-flow"}).json()
     run = httpx.post(f"{pair.writer.api_url}/flow_runs/", json={"flow_id": flow["id"]}).json()
