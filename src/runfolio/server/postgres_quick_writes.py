@@ -90,7 +90,11 @@ class PostgresQuickWrites:
     def _workspace(self, ctx: Context) -> uuid.UUID | None:
         """The caller's workspace if a write there may be taken here."""
         workspace_id = ctx.workspace_without_query(Role.WRITE)
-        if workspace_id is None or not webhooks.known_inactive(ctx.db, workspace_id):
+        if (
+            self._pool is None
+            or workspace_id is None
+            or not webhooks.known_inactive(ctx.db, workspace_id)
+        ):
             return None
         return workspace_id
 
@@ -117,7 +121,7 @@ class PostgresQuickWrites:
         Raises what `ops.create_artifact` raises before writing (Invalid data).
         """
         workspace_id = self._workspace(ctx)
-        if workspace_id is None or self._pool is None:
+        if workspace_id is None:
             return None
         plan = store.plan_create(
             workspace_id,

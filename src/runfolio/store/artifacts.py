@@ -8,6 +8,7 @@ transaction) and the workspace id; they never know about HTTP.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import importlib
 import json
 import math
@@ -289,40 +290,34 @@ def _dialect_module(dialect: str) -> Any:
     return importlib.import_module(f"sqlalchemy.dialects.{dialect}")
 
 
-def _upsert_collection(
-    conn: Connection, workspace_id: uuid.UUID, values: dict[str, Any], now: dt.datetime
-) -> None:
-    """Point the key's collection row at this version if it is the newest, creating the
-    row if needed (SQLite: one writer at a time)."""
+def _upsert_collection(conn: Connection, version: dict[str, Any]) -> None:
+    """Point the key's collection row at `version` (its row) if it is the newest, creating
+    the row if needed (SQLite: one writer at a time)."""
     stmt = _UPSERTS.get(conn.dialect.name)
     if stmt is None:
         upsert = _upsert_into(_dialect_module(conn.dialect.name).insert(artifact_collections))
         stmt = _UPSERTS[conn.dialect.name] = Prepared(upsert, _COLLECTION_COLUMNS)
+    made = version["created"]
     row = {
         "id": new_id(),
-        "workspace_id": workspace_id,
-        "key": values["key"],
-        "latest_id": values["id"],
-        "latest_created": now,
-        "created": now,
-        "updated": now,
-        **{name: values[name] for name in _MIRRORED},
+        "workspace_id": version["workspace_id"],
+        "key": version["key"],
+        "latest_id": version["id"],
+        "latest_created": made,
+        "created": made,
+        "updated": made,
+        **{name: version[name] for name in _MIRRORED},
     }
     stmt.run(conn, row)
 
 
 # PostgreSQL: a create in one statement (one round trip where separate statements take
 # three, each costing more client CPU than the database's work).
-_CREATES: dict[str, Prepared] = {}
-
-
+@functools.cache
 def _create_statement() -> Prepared:
     """The version (unless its id is taken, or it names a run of another workspace), its
     key's row (`_upsert_into`) and its change row, as one PostgreSQL statement whose
     rows are the version's id if it was written."""
-    stmt = _CREATES.get("postgresql")
-    if stmt is not None:
-        return stmt
     module = _dialect_module("postgresql")
     given = {name: bindparam(name, type_=artifacts.c[name].type) for name in _VERSION_COLUMNS}
     ws = given["workspace_id"]
@@ -357,17 +352,18 @@ def _create_statement() -> Prepared:
     change = change_feed.artifact_change_from(
         "created", version.c.id, ws, given["key"], given["flow_run_id"], made
     )
-    prepared = _CREATES["postgresql"] = Prepared(
-        select(version.c.id).add_cte(latest, change.cte("change"))
-    )
-    return prepared
+    return Prepared(select(version.c.id).add_cte(latest, change.cte("change")))
+
+
+def _create_params(row: dict[str, Any]) -> dict[str, Any]:
+    """`_create_statement`'s parameters: the version's row and a new key row's id."""
+    return {**row, "collection_id": new_id()}
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedCreate:
     """A create checked and ready to write: the version's row, and the artifact it answers."""
 
-    action: ArtifactCreate
     row: dict[str, Any]
     artifact: Artifact
 
@@ -404,7 +400,7 @@ def plan_create(
         "created_by": created_by,
         **values,
     }
-    return PlannedCreate(action, row, Artifact.model_construct(created=now, updated=now, **values))
+    return PlannedCreate(row, Artifact.model_construct(created=now, updated=now, **values))
 
 
 def create(
@@ -436,8 +432,7 @@ async def create_in_autocommit(aconn: Any, dialect: Dialect, plan: PlannedCreate
     `create` to find out and answer. Webhook deliveries are not queued here: only for a
     workspace known to have no active webhook (`webhooks.known_inactive`).
     """
-    params = {**plan.row, "collection_id": new_id()}
-    return bool(await _create_statement().rows_async(aconn, dialect, params))
+    return bool(await _create_statement().rows_async(aconn, dialect, _create_params(plan.row)))
 
 
 def _write_version(
@@ -446,9 +441,8 @@ def _write_version(
     """Write the version, its key's row and its change row; False (nothing written) if
     the id may be taken or a run named is of another workspace."""
     if conn.dialect.name == "postgresql":
-        params = {**row, "collection_id": new_id()}
         try:
-            return bool(_create_statement().rows(conn, params))
+            return bool(_create_statement().rows(conn, _create_params(row)))
         except IntegrityError:  # a refusal other than the taken id: the transaction ended
             if action.id is None:
                 raise
@@ -458,7 +452,7 @@ def _write_version(
     if not _insert_version(conn, row, action.id is not None):
         return False
     if action.key is not None:
-        _upsert_collection(conn, workspace_id, row, row["created"])
+        _upsert_collection(conn, row)
     change_feed.record(
         conn,
         workspace_id,
@@ -599,16 +593,11 @@ async def update_in_autocommit(
     return bool(await statement.rows_async(aconn, dialect, params))
 
 
-_QUICK_UPDATES: dict[tuple[str, ...], Prepared] = {}
-
-
+@functools.cache  # per set of fields (of three, so at most eight)
 def _update_statement(fields: tuple[str, ...]) -> Prepared:
     """PostgreSQL: the version's update setting `updated` and `fields` (not a table's
     data), its key's row's if it is the latest, and its change row, as one statement
     whose rows are the version's id if it was changed."""
-    prepared = _QUICK_UPDATES.get(fields)
-    if prepared is not None:
-        return prepared
     given = {name: bindparam(name, type_=artifacts.c[name].type) for name in ("updated", *fields)}
     ws = bindparam("ws_", type_=artifacts.c.workspace_id.type)
     where = [artifacts.c.workspace_id == ws, artifacts.c.id == bindparam("id_")]
@@ -631,10 +620,7 @@ def _update_statement(fields: tuple[str, ...]) -> Prepared:
     change = change_feed.artifact_change_from(
         "updated", version.c.id, ws, version.c.key, version.c.flow_run_id, given["updated"]
     )
-    prepared = _QUICK_UPDATES[fields] = Prepared(
-        select(version.c.id).add_cte(latest, change.cte("change"))
-    )
-    return prepared
+    return Prepared(select(version.c.id).add_cte(latest, change.cte("change")))
 
 
 # What an update reads of the version, and its two UPDATEs per set of fields changed

@@ -154,16 +154,14 @@ def forget_no_webhooks(workspace_id: uuid.UUID) -> None:
 
 def active_hooks(conn: Connection, workspace_id: uuid.UUID) -> list[Row[Any]]:
     """The workspace's active webhooks (usually none: remembered for a second)."""
-    key = (id(conn.engine), workspace_id)
-    until = _NO_WEBHOOKS.get(key)
-    now = time.monotonic()
-    if until is not None and now < until:
+    if known_inactive(conn.engine, workspace_id):
         return []
+    key = (id(conn.engine), workspace_id)
     found: list[Row[Any]] = list(conn.execute(_ACTIVE, {"ws": workspace_id}))
     if found:
         _NO_WEBHOOKS.pop(key, None)
     elif len(_NO_WEBHOOKS) < 10_000 or key in _NO_WEBHOOKS:
-        _NO_WEBHOOKS[key] = now + NO_WEBHOOKS_SECONDS
+        _NO_WEBHOOKS[key] = time.monotonic() + NO_WEBHOOKS_SECONDS
     return found
 
 
