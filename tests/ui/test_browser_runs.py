@@ -110,8 +110,13 @@ def test_progress_and_state_update_live_without_reload(page: Page, seed: Seed) -
     expect(bar_label).to_have_text("75%", timeout=5000)
     label = page.locator(f"[data-progress-label='{progress['id']}']")
     expect(label).to_have_text("75%")
-    fill = page.locator(f"[data-progress='{progress['id']}'] .progress-fill")
-    page.wait_for_function(f"el => ({FRACTION})(el) > 0.7", arg=fill.element_handle())
+    fill = f"[data-progress='{progress['id']}'] .progress-fill"
+    # Looked up on every poll: a redraw may replace the bar's element under a handle.
+    page.wait_for_function(
+        f"sel => {{ const el = document.querySelector(sel); "
+        f"return !!el && ({FRACTION})(el) > 0.7 }}",
+        arg=fill,
+    )
 
     later = seed.task_run(run["id"], "store")  # a task that starts later gets its bar
     seed.set_state("task_runs", later["id"], "RUNNING")
